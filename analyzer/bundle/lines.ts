@@ -1,0 +1,212 @@
+/**
+ * Splits a file's byte stream into lines for a parser, without ever holding the whole file.
+ *
+ * Two modes:
+ * - every line (structured files: iptables-save, /proc files, units): each line is decoded and handed over;
+ * - filtered (logs that may be gigabytes): only lines containing one of the rules' substrings are decoded. The search
+ *   runs on raw bytes with Buffer#indexOf over whole chunks, so a chunk with no match costs one scan per filter plus
+ *   newline counting (line numbers must stay exact for evidence). This is insights-core's filter idea, done on bytes.
+ *
+ * Lines longer than `maxLineBytes` are cut there and counted; the rest of such a line is skipped, not buffered.
+ */
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+/** Appended to a line that was cut, so evidence never passes a partial line off as whole. */
+export const LONG_LINE_MARK = ' …[line cut by eks-node-diag]';
+
+export interface LineSplitterOptions {
+  /** Longest line handed over whole; longer lines are cut to this many bytes. */
+  maxLineBytes: number;
+  /** When set, only lines containing at least one of these byte strings are handed over. */
+  filters?: readonly Buffer[];
+}
+
+export type LineHandler = (text: string, lineNumber: number) => void;
+
+export class LineSplitter {
+  /** Lines seen so far (all lines, whether handed over or not). */
+  lines = 0;
+  /** Lines longer than the limit, which were cut. */
+  longLines = 0;
+  /** Lines handed over to the handler. */
+  delivered = 0;
+  /** The file's first and last lines (capped), kept even when filtered out: they tell the time window a log covers. */
+  firstLine: string | undefined;
+  lastLine: string | undefined;
+
+  readonly #onLine: LineHandler;
+  readonly #maxLineBytes: number;
+  readonly #filters: readonly Buffer[] | undefined;
+  /** Start of the current unfinished line, kept across chunks (at most maxLineBytes). */
+  #carry: Buffer[] = [];
+  #carryBytes = 0;
+  /** The current line already exceeded the limit: its remaining bytes are dropped until the next newline. */
+  #skippingLongLine = false;
+
+  constructor(onLine: LineHandler, options: LineSplitterOptions) {
+    this.#onLine = onLine;
+    this.#maxLineBytes = options.maxLineBytes;
+    this.#filters = options.filters && options.filters.length > 0 ? options.filters : undefined;
+  }
+
+  write(chunk: Buffer): void {
+    const firstNewline = chunk.indexOf(NEWLINE);
+    if (firstNewline === -1) {
+      this.#appendPartial(chunk);
+      return;
+    }
+    // Finish the line carried over from earlier chunks.
+    let start = 0;
+    if (this.#carryBytes > 0 || this.#skippingLongLine) {
+      this.#appendPartial(chunk.subarray(0, firstNewline));
+      this.#finishCarriedLine();
+      start = firstNewline + 1;
+    }
+    const lastNewline = chunk.lastIndexOf(NEWLINE);
+    if (start <= lastNewline) {
+      const block = chunk.subarray(start, lastNewline + 1);
+      this.#noteEnds(block);
+      if (this.#filters) this.#scanFiltered(block);
+      else this.#scanAll(block);
+    }
+    if (lastNewline + 1 < chunk.length) this.#appendPartial(chunk.subarray(lastNewline + 1));
+  }
+
+  /** Flushes a last line that has no newline. */
+  end(): void {
+    if (this.#carryBytes > 0 || this.#skippingLongLine) this.#finishCarriedLine();
+  }
+
+  #appendPartial(bytes: Buffer): void {
+    if (this.#skippingLongLine) return;
+    const room = this.#maxLineBytes - this.#carryBytes;
+    if (bytes.length > room) {
+      if (room > 0) this.#carry.push(Buffer.from(bytes.subarray(0, room)));
+      this.#carryBytes += Math.max(room, 0);
+      this.#skippingLongLine = true;
+      return;
+    }
+    // Copy: the chunk's memory may be reused by the producer after write() returns.
+    this.#carry.push(Buffer.from(bytes));
+    this.#carryBytes += bytes.length;
+  }
+
+  #finishCarriedLine(): void {
+    const line = this.#carry.length === 1 ? (this.#carry[0] as Buffer) : Buffer.concat(this.#carry, this.#carryBytes);
+    const wasLong = this.#skippingLongLine;
+    this.#carry = [];
+    this.#carryBytes = 0;
+    this.#skippingLongLine = false;
+    this.#noteEnds(line, true);
+    this.lines++;
+    if (wasLong) this.longLines++;
+    if (this.#filters && !containsAny(line, this.#filters)) return;
+    this.#deliver(line, 0, line.length, this.lines, wasLong);
+  }
+
+  /** Remembers the first and last line seen; `block` ends with a newline unless it is a single carried line. */
+  #noteEnds(block: Buffer, single = false): void {
+    const end = single || block[block.length - 1] !== NEWLINE ? block.length : block.length - 1;
+    if (this.firstLine === undefined && this.lines === 0) {
+      const firstEnd = single ? end : block.indexOf(NEWLINE);
+      this.firstLine = trimLine(block, 0, Math.min(firstEnd, ENDS_CAP));
+    }
+    const lastStart = single ? 0 : block.lastIndexOf(NEWLINE, end - 1) + 1;
+    this.lastLine = trimLine(block, lastStart, Math.min(end, lastStart + ENDS_CAP));
+  }
+
+  /** Every line of a block that ends with a newline. */
+  #scanAll(block: Buffer): void {
+    let start = 0;
+    const end = block.length;
+    while (start < end) {
+      const newline = block.indexOf(NEWLINE, start);
+      this.lines++;
+      const lineEnd = newline === -1 ? end : newline;
+      const long = lineEnd - start > this.#maxLineBytes;
+      if (long) this.longLines++;
+      this.#deliver(block, start, long ? start + this.#maxLineBytes : lineEnd, this.lines, long);
+      start = lineEnd + 1;
+    }
+  }
+
+  /** Only lines containing a filter; the others are counted, not decoded. */
+  #scanFiltered(block: Buffer): void {
+    const filters = this.#filters as readonly Buffer[];
+    // Collect the start offsets of lines that contain a match, in order, without duplicates.
+    let hits: number[] | undefined;
+    for (const filter of filters) {
+      let at = block.indexOf(filter);
+      while (at !== -1) {
+        const lineStart = block.lastIndexOf(NEWLINE, at) + 1;
+        hits ??= [];
+        hits.push(lineStart);
+        const lineEnd = block.indexOf(NEWLINE, at);
+        at = lineEnd === -1 ? -1 : block.indexOf(filter, lineEnd + 1);
+      }
+    }
+    const firstLineNumber = this.lines + 1;
+    if (!hits) {
+      this.lines += countNewlines(block, 0, block.length);
+      return;
+    }
+    if (filters.length > 1) {
+      hits.sort((a, b) => a - b);
+    }
+    let counted = 0;
+    let lineNumber = firstLineNumber;
+    let previous = -1;
+    for (const lineStart of hits) {
+      if (lineStart === previous) continue;
+      previous = lineStart;
+      lineNumber += countNewlines(block, counted, lineStart);
+      counted = lineStart;
+      const newline = block.indexOf(NEWLINE, lineStart);
+      const lineEnd = newline === -1 ? block.length : newline;
+      const long = lineEnd - lineStart > this.#maxLineBytes;
+      if (long) this.longLines++;
+      this.#deliver(block, lineStart, long ? lineStart + this.#maxLineBytes : lineEnd, lineNumber, long);
+    }
+    // Long lines that did not match are not counted as long: finding them would cost a scan per line.
+    this.lines = lineNumber - 1 + countNewlines(block, counted, block.length);
+  }
+
+  #deliver(buffer: Buffer, start: number, end: number, lineNumber: number, long: boolean): void {
+    let stop = end;
+    if (stop > start && buffer[stop - 1] === CARRIAGE_RETURN) stop--;
+    this.delivered++;
+    const text = buffer.toString('utf8', start, stop);
+    this.#onLine(long ? `${text}${LONG_LINE_MARK}` : text, lineNumber);
+  }
+}
+
+const ENDS_CAP = 4096;
+
+function trimLine(buffer: Buffer, start: number, end: number): string {
+  let stop = end;
+  if (stop > start && buffer[stop - 1] === CARRIAGE_RETURN) stop--;
+  return buffer.toString('utf8', start, stop);
+}
+
+function containsAny(line: Buffer, filters: readonly Buffer[]): boolean {
+  for (const filter of filters) if (line.indexOf(filter) !== -1) return true;
+  return false;
+}
+
+/** Newlines in buffer[from, to). */
+export function countNewlines(buffer: Buffer, from: number, to: number): number {
+  let count = 0;
+  let at = buffer.indexOf(NEWLINE, from);
+  while (at !== -1 && at < to) {
+    count++;
+    at = buffer.indexOf(NEWLINE, at + 1);
+  }
+  return count;
+}
+
+/** A NUL byte in the first bytes of a text item means it is not text (a journal file, a core dump, junk). */
+export function looksBinary(firstBytes: Buffer): boolean {
+  const probe = firstBytes.subarray(0, 8192);
+  return probe.indexOf(0) !== -1;
+}

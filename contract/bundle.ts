@@ -1,0 +1,119 @@
+/**
+ * The bundle contract: the one place that says where each item lives inside a node bundle and what the
+ * manifest looks like. The agent writes these paths, the analyzer reads them; nothing else crosses between them.
+ *
+ * Paths are those of AWS's eks-log-collector.sh (= /opt/cni/bin/aws-cni-support.sh) wherever that script
+ * collects the same thing, so engineers find things where they already look and one analyzer reads both.
+ * Items the stock script does not collect get new paths in the same folders.
+ */
+
+export const BUNDLE_SCHEMA = 'eks-node-diag/bundle@1';
+export const MANIFEST_PATH = 'manifest.json';
+
+/** Canonical bundle paths, keyed by item id. Ids are stable: rules, the manifest and `--only` refer to them. */
+export const bundlePaths = {
+  // kubelet and runtime
+  'kubelet-log': 'kubelet/kubelet.log',
+  'kubelet-unit': 'kubelet/kubelet_service.txt',
+  'kubelet-config': 'kubelet/config.json',
+  'kubelet-kubeconfig': 'kubelet/kubeconfig.yaml',
+  'containerd-log': 'containerd/containerd-log.txt',
+  'containerd-config': 'containerd/containerd-config.txt',
+  // system logs
+  'system-messages': 'var_log/messages',
+  'system-syslog': 'var_log/syslog',
+  // VPC CNI logs, config and state
+  'ipamd-log': 'var_log/aws-routed-eni/ipamd.log',
+  'plugin-log': 'var_log/aws-routed-eni/plugin.log',
+  'network-policy-agent-log': 'var_log/aws-routed-eni/network-policy-agent.log',
+  'cni-conflist': 'cni/10-aws.conflist',
+  'cni-env-containerd': 'cni/cni-configuration-variables-containerd.json',
+  'ipamd-enis': 'ipamd/enis.json',
+  'ipamd-eni-configs': 'ipamd/eni-configs.json',
+  'ipamd-networkutils-env': 'ipamd/networkutils-env-settings.json',
+  'ipamd-env': 'ipamd/ipamd-env-settings.json',
+  'ipamd-metrics': 'ipamd/metrics.json',
+  'ipamd-checkpoint': 'ipamd/ipam.json',
+  // networking
+  'iptables-save': 'networking/iptables-save.txt',
+  'ip6tables-save': 'networking/ip6tables-save.txt',
+  'iptables-list': 'networking/iptables.txt',
+  'iptables-list-filter': 'networking/iptables-filter.txt',
+  'iptables-list-nat': 'networking/iptables-nat.txt',
+  'iptables-list-mangle': 'networking/iptables-mangle.txt',
+  'iptables-legacy-save': 'networking/iptables-legacy-save.txt',
+  'iptables-backend': 'networking/iptables-backend.txt',
+  'nftables-ruleset': 'networking/nftables.txt',
+  'ip-rule': 'networking/iprule.txt',
+  'ip-route': 'networking/iproute.txt',
+  'conntrack-stats': 'networking/conntrack.txt',
+  'sysctl-all': 'sysctls/sysctl_all.txt',
+  // CPU, memory, processes
+  'proc-loadavg': 'system/loadavg.txt',
+  'proc-meminfo': 'system/meminfo.txt',
+  'proc-stat': 'system/procstat.txt',
+  'psi-cpu': 'system/pressure_cpu.txt',
+  'psi-memory': 'system/pressure_memory.txt',
+  'psi-io': 'system/pressure_io.txt',
+  'cpu-throttling': 'system/cpu_throttling.txt',
+  'cgroup-kubepods-cpu-stat': 'system/cgroup/kubepods.slice/cpu.stat',
+  'cgroup-aws-node-cpu-stat': 'system/cgroup/aws-node/cpu.stat',
+  'top': 'system/top.txt',
+  'ps': 'system/ps.txt',
+  // identity and kernel
+  'instance-id': 'system/instance-id.txt',
+  'region': 'system/region.txt',
+  'availability-zone': 'system/availability-zone.txt',
+  'instance-type': 'system/instance-type.txt',
+  'uname': 'kernel/uname.txt',
+  'dmesg': 'kernel/dmesg.current',
+  'os-release': 'system/os-release.txt',
+} as const satisfies Record<string, string>;
+
+export type ItemId = keyof typeof bundlePaths;
+
+/** How one item's collection ended. `truncated` means the agent kept only part (the tail) within its budget. */
+export type ItemStatus = 'ok' | 'truncated' | 'error' | 'timeout' | 'skipped';
+
+export interface ManifestItem {
+  id: string;
+  path: string;
+  /** The command line, file or URL the item came from. */
+  source: string;
+  status: ItemStatus;
+  /** Why an item was skipped or failed, in words: `not installed`, `--skip`, the error text. */
+  reason?: string;
+  exitCode?: number | null;
+  durationMs?: number;
+  bytes?: number;
+  sha256?: string;
+  redactions?: number;
+}
+
+export interface NodeIdentity {
+  instanceId?: string;
+  hostname?: string;
+  region?: string;
+  availabilityZone?: string;
+  instanceType?: string;
+  amiId?: string;
+  kernel?: string;
+  os?: string;
+  architecture?: string;
+  cpuCount?: number;
+  kubeletVersion?: string;
+  containerdVersion?: string;
+  vpcCniVersion?: string;
+}
+
+export interface BundleManifest {
+  schema: typeof BUNDLE_SCHEMA;
+  tool: { name: string; version: string };
+  createdAt: string;
+  finishedAt?: string;
+  /** True when the run was cut short (deadline, SIGTERM): items not listed were never collected. */
+  interrupted?: boolean;
+  node: NodeIdentity;
+  parameters: Record<string, unknown>;
+  items: ManifestItem[];
+}
