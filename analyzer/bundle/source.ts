@@ -114,12 +114,14 @@ async function readArchive(file: string, visitor: BundleVisitor): Promise<ReadSu
     }
   });
 
-  const fileStream = createReadStream(file, { highWaterMark: 1 << 20 });
+  // Small input reads: when the gzip stream breaks, zlib drops what it inflated from the failing read, so the read
+  // size bounds what damage can cost.
+  const fileStream = createReadStream(file, { highWaterMark: 64 * 1024 });
   let bytesRead = 0;
   fileStream.on('data', (chunk) => {
     bytesRead += chunk.length;
   });
-  const stream = format === 'gzip' ? fileStream.pipe(createGunzip({ chunkSize: 1 << 20 })) : fileStream;
+  const stream = format === 'gzip' ? fileStream.pipe(createGunzip({ chunkSize: 256 * 1024 })) : fileStream;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       bytesUnpacked += chunk.length;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type CgroupCpuStatEvent, cgroupCpuStatParser, summarizeCpuStat } from './cgroup-cpu-stat.ts';
 
@@ -12,14 +13,18 @@ function parse(text: string): CgroupCpuStatEvent[] {
   return events;
 }
 
-const HEADER_SAMPLE = [
-  'usage_usec 8812394122',
-  'user_usec 6120039844',
-  'system_usec 2692354278',
-  'nr_periods 412093',
-  'nr_throttled 96234',
-  'throttled_usec 5129934011',
-].join('\n');
+/** The sample in the module's header comment: the documented example is the one tested. */
+function headerSample(): string {
+  const source = readFileSync(new URL('./cgroup-cpu-stat.ts', import.meta.url), 'utf8');
+  const start = source.indexOf(' * Sample (parsed by the test):');
+  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
+  return block
+    .split('\n')
+    .map((line) => line.slice(5))
+    .join('\n');
+}
+
+const HEADER_SAMPLE = headerSample();
 
 // cgroup v2 on kernel 6.1 (AL2023) writes all nine keys.
 const V2_FULL = `usage_usec 171263

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type CpuThrottlingEvent, cpuThrottlingParser, decodeKubepodsPath } from './cpu-throttling.ts';
 
@@ -12,16 +13,21 @@ function parse(text: string): CpuThrottlingEvent[] {
   return events;
 }
 
+/** The sample in the module's header comment: the documented example is the one tested. */
+function headerSample(): string {
+  const source = readFileSync(new URL('./cpu-throttling.ts', import.meta.url), 'utf8');
+  const start = source.indexOf(' * Sample (parsed by the test):');
+  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
+  return block
+    .split('\n')
+    .map((line) => line.slice(5))
+    .join('\n');
+}
+
 const CONTAINER_ID = '9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b';
 const V1_PATH = `/sys/fs/cgroup/cpu,cpuacct/kubepods/burstable/pod0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/${CONTAINER_ID}/cpu.stat`;
 
-const HEADER_SAMPLE = [
-  V1_PATH,
-  'nr_periods 120433',
-  'nr_throttled 53210',
-  'throttled_time 912345678901',
-  '12345 ?        Ssl   42:10 /app/aws-k8s-agent',
-].join('\n');
+const HEADER_SAMPLE = headerSample();
 
 // Two blocks as the stock script appends them on an AL2023 node (cgroup v2, systemd driver, pid_max 4194304): the
 // aws-node container with one 7-digit pid, then a guaranteed pod whose pids were all too short to match `^<pid>`.

@@ -83,7 +83,7 @@ function readJsonLine(raw: string, line: number, start: number, end: number): Ip
   const ts = record.ts;
   if (typeof ts === 'string') entry.ts = ts;
   else if (typeof ts === 'number' && Number.isFinite(ts)) {
-    const date = new Date(ts * 1000);
+    const date = new Date(Math.round(ts * 1000));
     if (!Number.isNaN(date.getTime())) entry.ts = date.toISOString();
   }
   if (typeof record.caller === 'string') entry.caller = record.caller;

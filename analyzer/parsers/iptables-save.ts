@@ -214,7 +214,9 @@ function parseRule(text: string, cut: boolean): RuleFields | string {
   }
   if (rest === '-A') return 'expected a chain name after -A';
   if (!rest.startsWith('-A ')) {
-    return rest.startsWith('-') ? 'iptables-save prints only "-A <chain>" rules' : 'expected "-A <chain>" after counters';
+    return rest.startsWith('-')
+      ? 'iptables-save prints only "-A <chain>" rules'
+      : 'expected "-A <chain>" after counters';
   }
   const chainEnd = rest.indexOf(' ', 3);
   const chain = chainEnd === -1 ? rest.slice(3) : rest.slice(3, chainEnd);

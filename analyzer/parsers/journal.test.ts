@@ -190,7 +190,8 @@ describe('journalParser: identifiers and meta lines', () => {
     expect(entry('Nov 20 08:41:07 host /usr/sbin/irqbalance: x')).toMatchObject({ ident: '/usr/sbin/irqbalance' });
     expect(entry('Nov 20 08:41:07 host kubelet[3412]:')).toMatchObject({ ident: 'kubelet', message: '', text: '' });
     expect(entry('Nov 20 08:41:07 host kubelet[3412]: [1.2K blob data]')).toMatchObject({ text: '[1.2K blob data]' });
-    const flag = 'Flag --container-runtime-endpoint has been deprecated, This parameter should be set via the config file';
+    const flag =
+      'Flag --container-runtime-endpoint has been deprecated, This parameter should be set via the config file';
     expect(entry(`Nov 20 08:41:07 host kubelet[3412]: ${flag}`)).toMatchObject({ text: flag });
     expect(entry(`Nov 20 08:41:07 host kubelet[3412]: ${flag}`)).not.toHaveProperty('klog');
   });
@@ -288,7 +289,11 @@ describe('journalParser: klog multi-line values split across journal entries', (
       .join('\n');
     expect(parseStructured(joined)).toEqual({
       msg: 'Probe errored',
-      kv: { err: 'rpc error: code = NotFound\ndesc = container is not created or running', probeType: 'Readiness', pod: 'ns/p' },
+      kv: {
+        err: 'rpc error: code = NotFound\ndesc = container is not created or running',
+        probeType: 'Readiness',
+        pod: 'ns/p',
+      },
     });
   });
 
@@ -383,7 +388,11 @@ describe('parseStructured', () => {
     const { kv } = parseStructured(
       '"Probe failed" probeType="Liveness" pod="nginx/bus" podUID=2527afb7-b32c-4c84-97e2-246eb48c97a9 containerName="nginx" probeResult=failure gracePeriod=30',
     );
-    expect(kv).toMatchObject({ podUID: '2527afb7-b32c-4c84-97e2-246eb48c97a9', probeResult: 'failure', gracePeriod: '30' });
+    expect(kv).toMatchObject({
+      podUID: '2527afb7-b32c-4c84-97e2-246eb48c97a9',
+      probeResult: 'failure',
+      gracePeriod: '30',
+    });
   });
 
   it('decodes every Go strconv.Quote escape', () => {
@@ -445,8 +454,13 @@ describe('parseStructured', () => {
 
   it('reads klog multi-line values, tab-indented as klog writes them', () => {
     expect(
-      parseStructured('"Probe failed" output=<\n\tHTTP probe failed with statuscode: 500\n\tbody: down\n > probeResult="failure"'),
-    ).toEqual({ msg: 'Probe failed', kv: { output: 'HTTP probe failed with statuscode: 500\nbody: down', probeResult: 'failure' } });
+      parseStructured(
+        '"Probe failed" output=<\n\tHTTP probe failed with statuscode: 500\n\tbody: down\n > probeResult="failure"',
+      ),
+    ).toEqual({
+      msg: 'Probe failed',
+      kv: { output: 'HTTP probe failed with statuscode: 500\nbody: down', probeResult: 'failure' },
+    });
     expect(parseStructured('"Probe failed" probeResult="failure" output=<')).toEqual({
       msg: 'Probe failed',
       kv: { probeResult: 'failure', output: '' },
@@ -455,7 +469,9 @@ describe('parseStructured', () => {
   });
 
   it('reads logrus lines (containerd) without a leading message', () => {
-    expect(parseStructured('time="2026-11-20T08:41:08.000000000Z" level=info msg="StopContainer for \\"7f9c\\""')).toEqual({
+    expect(
+      parseStructured('time="2026-11-20T08:41:08.000000000Z" level=info msg="StopContainer for \\"7f9c\\""'),
+    ).toEqual({
       kv: { time: '2026-11-20T08:41:08.000000000Z', level: 'info', msg: 'StopContainer for "7f9c"' },
     });
   });
@@ -477,6 +493,6 @@ describe('parseStructured', () => {
     expect(Object.getPrototypeOf(kv)).toBe(Object.prototype);
     expect(kv).toEqual({ constructor: 'c' });
     expect(parseStructured(`"m" v=${'['.repeat(500_000)}`).kv.v).toHaveLength(500_000);
-    expect(parseStructured(`"${'\\'.repeat(400_001)}`).msg).toHaveLength(200_000);
+    expect(parseStructured(`"${'\\'.repeat(400_000)}`).msg).toHaveLength(200_000);
   });
 });

@@ -115,9 +115,8 @@ interface Stamp {
   minute: number;
   second: number;
   millis: number;
-  /** Minutes east of UTC; only meaningful when `zoned`. */
+  /** Minutes east of UTC; 0 for layouts without a zone, which are taken as UTC. */
   offsetMinutes: number;
-  zoned: boolean;
 }
 
 /** `HH:MM:SS` with an optional `.fraction`; returns the index after it, or -1. */
@@ -160,7 +159,6 @@ function readSyslogStamp(s: string, i: number, st: Stamp): number {
   if (s.charCodeAt(j) !== CHAR_SPACE) return -1;
   st.month = month;
   st.day = day;
-  st.zoned = false;
   st.offsetMinutes = 0;
   return readClock(s, j + 1, st);
 }
@@ -178,19 +176,14 @@ function readIsoStamp(s: string, i: number, st: Stamp): number {
   st.day = day;
   let j = readClock(s, i + 11, st);
   if (j < 0) return -1;
-  st.zoned = false;
   st.offsetMinutes = 0;
   const c = s.charCodeAt(j);
-  if (c === 90 /* Z */) {
-    st.zoned = true;
-    return j + 1;
-  }
+  if (c === 90 /* Z */) return j + 1;
   if (c === 43 /* + */ || c === 45 /* - */) {
     const hours = twoDigits(s, j + 1);
     const colon = s.charCodeAt(j + 3) === 58 ? 1 : 0;
     const minutes = twoDigits(s, j + 3 + colon);
     if (hours < 0 || minutes < 0) return -1;
-    st.zoned = true;
     st.offsetMinutes = (c === 45 ? -1 : 1) * (hours * 60 + minutes);
     j += 5 + colon;
   }
@@ -239,7 +232,7 @@ function readKlogHeader(message: string, out: { klog?: KlogHeader }): number {
   while (message.charCodeAt(j) === CHAR_SPACE) j++;
   let thread = 0;
   const threadStart = j;
-  for (let d = digitAt(message, j); d >= 0; d = digitAt(message, ++j)) thread = thread * 10 + d;
+  for (let d = digitAt(message, j); d >= 0 && j - threadStart < 10; d = digitAt(message, ++j)) thread = thread * 10 + d;
   if (j === threadStart || message.charCodeAt(j) !== CHAR_SPACE) return -1;
   const fileStart = ++j;
   let colon = -1;
@@ -248,14 +241,13 @@ function readKlogHeader(message: string, out: { klog?: KlogHeader }): number {
     if (c === 58) colon = j;
     else if (c === 93 /* ] */ || c === CHAR_SPACE) break;
   }
-  if (message.charCodeAt(j) !== 93 || colon <= fileStart) return -1;
+  if (message.charCodeAt(j) !== 93 || colon <= fileStart || colon + 1 === j) return -1;
   let fileLine = 0;
   for (let k = colon + 1; k < j; k++) {
     const d = digitAt(message, k);
     if (d < 0) return -1;
     fileLine = fileLine * 10 + d;
   }
-  if (colon + 1 === j) return -1;
   out.klog = {
     severity: severity as KlogHeader['severity'],
     month,
@@ -294,7 +286,6 @@ class JournalLineParser implements LineParser<JournalEvent> {
     second: 0,
     millis: 0,
     offsetMinutes: 0,
-    zoned: false,
   };
   private readonly klogSlot: { klog?: KlogHeader } = {};
   private readonly referenceYear: number | undefined;

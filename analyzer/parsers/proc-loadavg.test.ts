@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ProcLoadavgEvent, procLoadavgParser } from './proc-loadavg.ts';
 
@@ -12,9 +13,20 @@ function parse(text: string): ProcLoadavgEvent[] {
   return events;
 }
 
+/** The sample in the module's header comment: the documented example is the one tested. */
+function headerSample(): string {
+  const source = readFileSync(new URL('./proc-loadavg.ts', import.meta.url), 'utf8');
+  const start = source.indexOf(' * Sample (parsed by the test):');
+  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
+  return block
+    .split('\n')
+    .map((line) => line.slice(5))
+    .join('\n');
+}
+
 describe('procLoadavgParser', () => {
   it('parses the header sample', () => {
-    expect(parse('0.52 0.58 0.59 2/345 12345')).toEqual([
+    expect(parse(headerSample())).toEqual([
       {
         kind: 'loadavg',
         line: 1,

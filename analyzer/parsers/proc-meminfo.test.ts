@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ProcMeminfoEvent, procMeminfoParser } from './proc-meminfo.ts';
 
@@ -12,13 +13,18 @@ function parse(text: string): ProcMeminfoEvent[] {
   return events;
 }
 
-const HEADER_SAMPLE = [
-  'MemTotal:       16106452 kB',
-  'MemFree:          412340 kB',
-  'MemAvailable:     901232 kB',
-  'HugePages_Total:       0',
-  'Hugepagesize:       2048 kB',
-].join('\n');
+/** The sample in the module's header comment: the documented example is the one tested. */
+function headerSample(): string {
+  const source = readFileSync(new URL('./proc-meminfo.ts', import.meta.url), 'utf8');
+  const start = source.indexOf(' * Sample (parsed by the test):');
+  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
+  return block
+    .split('\n')
+    .map((line) => line.slice(5))
+    .join('\n');
+}
+
+const HEADER_SAMPLE = headerSample();
 
 // An m5.xlarge on AL2023 (kernel 6.1), trimmed to the lines that exercise each shape.
 const AL2023_NODE = `MemTotal:       16092276 kB

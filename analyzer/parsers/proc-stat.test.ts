@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ProcStatEvent, procStatParser } from './proc-stat.ts';
 
@@ -12,13 +13,18 @@ function parse(text: string): ProcStatEvent[] {
   return events;
 }
 
-const HEADER_SAMPLE = [
-  'cpu  10132153 290696 3084719 46828483 16683 0 25195 0 0 0',
-  'cpu0 1393280 32966 572056 13343292 6130 0 17875 0 0 0',
-  'intr 199292 22 0 0 0 0 0 0 0 1 0 0 0 0 0',
-  'ctxt 1990473',
-  'procs_running 3',
-].join('\n');
+/** The sample in the module's header comment: the documented example is the one tested. */
+function headerSample(): string {
+  const source = readFileSync(new URL('./proc-stat.ts', import.meta.url), 'utf8');
+  const start = source.indexOf(' * Sample (parsed by the test):');
+  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
+  return block
+    .split('\n')
+    .map((line) => line.slice(5))
+    .join('\n');
+}
+
+const HEADER_SAMPLE = headerSample();
 
 // A 2-vCPU node on kernel 5.10 with steal time, as `cat /proc/stat` writes it.
 const NODE = `cpu  2255 34 2290 22625563 6290 127 456 1911 0 0

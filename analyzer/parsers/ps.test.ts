@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type PsEvent, type PsProcessEvent, psParser } from './ps.ts';
 
@@ -12,23 +13,28 @@ function parse(text: string): PsEvent[] {
   return events;
 }
 
+/** The sample in the module's header comment: the documented example is the one tested. */
+function headerSample(): string {
+  const source = readFileSync(new URL('./ps.ts', import.meta.url), 'utf8');
+  const start = source.indexOf(' * Sample (parsed by the test):');
+  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
+  return block
+    .split('\n')
+    .map((line) => line.slice(5))
+    .join('\n');
+}
+
 function processes(events: PsEvent[]): PsProcessEvent[] {
   return events.filter((event): event is PsProcessEvent => event.kind === 'process');
 }
 
 const HEADER = 'USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND';
 
-const HEADER_SAMPLE = [
-  HEADER,
-  'root           1  0.0  0.1 171592 13308 ?        Ss   Jan01   1:02 /usr/lib/systemd/systemd --switched-root',
-  'root        3310  0.0  0.2 1236608 20480 ?       Sl   Jan01   2:47 /usr/bin/containerd-shim-runc-v2 -namespace k8s.io',
-  'root        3402 98.2  0.8 1502348 123456 ?      Ssl  Jan01 3412:05  \\_ /app/aws-k8s-agent',
-  'root        3455  0.0  0.0   1604  1024 ?        S    10:00   0:00      \\_ /app/grpc-health-probe -addr=:50051',
-].join('\n');
+const HEADER_SAMPLE = headerSample();
 
 // procps-ng 4 on AL2023 (7-wide PID), kernel threads under kthreadd, a " |  " continuation, and the header that
 // --headers repeats at the next page.
-const AL2023 = `USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND
+const AL2023 = `${HEADER}
 root           2  0.0  0.0      0     0 ?        S    Jan01   0:00 [kthreadd]
 root           3  0.0  0.0      0     0 ?        I<   Jan01   0:00  \\_ [rcu_gp]
 root        2871  1.2  0.5 1950840 86436 ?       Ssl  Jan01  40:13 /usr/bin/containerd
@@ -36,7 +42,7 @@ root        3101  0.0  0.1 1238332 14080 ?       Sl   Jan01   1:10 /usr/bin/cont
 65535       3150  0.0  0.0    972     4 ?        Ss   Jan01   0:00  \\_ /pause
 root        3290  0.1  0.3 1276544 52120 ?       Ssl  Jan01   5:44  \\_ /app/aws-vpc-cni
 root     1203344 97.9  0.9 1502348 150112 ?      Sl   Jan01 812:09  |   \\_ ./aws-k8s-agent --enable-ipv6=false
-USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND
+${HEADER}
 systemd+    1710  0,0  0,0  16116  7800 ?        Ss   Jan01   0:01 /usr/lib/systemd/systemd-networkd`;
 
 describe('psParser', () => {
@@ -108,13 +114,15 @@ describe('psParser', () => {
         'root         abc  0.0  0.1 171592 13308 ?        Ss   Jan01   1:02 /sbin/init',
         'root           1  n/a  0.1 171592 13308 ?        Ss   Jan01   1:02 /sbin/init',
         'USER         PID COMMAND',
+        'root           1  0.0  0.1 171592 13308 ?        Ss   Jan01   1:02   ',
       ].join('\n'),
     );
-    expect(events.map((event) => (event.kind === 'unparsed' ? event.line : event.kind))).toEqual([1, 2, 3, 4, 5]);
+    expect(events.map((event) => (event.kind === 'unparsed' ? event.line : event.kind))).toEqual([1, 2, 3, 4, 5, 6]);
     const reasons = events.map((event) => (event.kind === 'unparsed' ? event.reason : ''));
     expect(reasons[1]).toContain('expected 11 columns');
     expect(reasons[2]).toBe('PID, VSZ or RSS is not a number');
     expect(reasons[3]).toBe('%CPU or %MEM is not a number');
     expect(reasons[4]).toContain('unexpected ps header');
+    expect(reasons[5]).toContain('expected 11 columns');
   });
 });

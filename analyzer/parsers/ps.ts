@@ -83,21 +83,12 @@ function parseRow(raw: string, line: number): PsProcessEvent | string | undefine
   if (fields[0] === 'USER' && fields[1] === 'PID') {
     return normalizeSpaces(raw) === HEADER_TEXT ? undefined : `unexpected ps header (expected "${HEADER_TEXT}")`;
   }
-  if (fields.length < FIXED_COLUMNS || position >= length) {
+  if (fields.length < FIXED_COLUMNS || raw.trimEnd().length <= position) {
     return `expected ${HEADER.length} columns (USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND)`;
   }
-  const [user, pid, cpu, mem, vsz, rss, tty, stat, start, time] = fields as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  // The length check above makes every default unreachable; they only satisfy the index type.
+  const [user = '', pid = '', cpu = '', mem = '', vsz = '', rss = '', tty = '', stat = '', start = '', time = ''] =
+    fields;
   if (!INTEGER.test(pid) || !INTEGER.test(vsz) || !INTEGER.test(rss)) return 'PID, VSZ or RSS is not a number';
   if (!PERCENT.test(cpu) || !PERCENT.test(mem)) return '%CPU or %MEM is not a number';
   // One space separates TIME from COMMAND; anything after it up to the branch is the forest prefix.

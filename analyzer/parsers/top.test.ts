@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type TopEvent, topParser } from './top.ts';
 
@@ -10,6 +11,17 @@ function parse(text: string): TopEvent[] {
   });
   parser.end?.(emit);
   return events;
+}
+
+/** The sample in the module's header comment: the documented example is the one tested. */
+function headerSample(): string {
+  const source = readFileSync(new URL('./top.ts', import.meta.url), 'utf8');
+  const start = source.indexOf(' * Sample (parsed by the test):');
+  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
+  return block
+    .split('\n')
+    .map((line) => line.slice(5))
+    .join('\n');
 }
 
 function ofKind<K extends TopEvent['kind']>(events: TopEvent[], kind: K): Extract<TopEvent, { kind: K }>[] {
@@ -49,7 +61,10 @@ Swap:  2097148k total,        0k used,  2097148k free,  2713528k cached`;
 
 describe('topParser', () => {
   it('parses the header sample (procps-ng 4)', () => {
+    const sample = parse(headerSample());
+    expect(sample.map((event) => event.kind)).toEqual(['uptime', 'tasks', 'cpu', 'memory', 'swap', 'process']);
     const events = parse(AL2023);
+    expect(events.slice(0, 6)).toEqual(sample);
     expect(ofKind(events, 'unparsed')).toEqual([]);
     expect(events.slice(0, 5)).toEqual([
       {

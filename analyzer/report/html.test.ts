@@ -60,6 +60,7 @@ describe('renderHtml on a realistic report', () => {
     expect(html).toContain('lines 84117–84119, 86402 and 86405');
     expect(html).toContain('2,282 lines not shown');
     expect(html).toMatch(/<tr class="hit" title="2026-11-26T09:41:07.312671Z"><td class="n">84117<\/td>/);
+    expect(html).not.toContain('class="ctl"');
     expect(html).toContain('<tr class=""><td class="n">84119</td>');
     expect(html).toContain('<span class="note">57 more failures like this, to 10:12:44</span>');
     expect(html).toContain('<th scope="col" class="num">Failures</th>');
@@ -87,11 +88,12 @@ describe('renderHtml on a realistic report', () => {
   });
 
   it('shows the inventory and the bundle errors', () => {
-    expect(html).toContain('8 files · 59.7 MiB · 5 read · 1 skipped · 1 truncated · 1 not-parsed');
+    expect(html).toContain('8 files · 59.7 MiB · 5 read · 1 skipped · 1 truncated · 1 not parsed');
     expect(html).toMatch(/<tr class="bad warn"><td><code>var_log\/aws-routed-eni\/ipamd.log<\/code>/);
+    expect(html).toMatch(/<tr class="bad ne"><td><code>networking\/conntrack.txt<\/code>/);
     expect(html).toContain('archive member <code>eks_i-0a1b2c3d4e5f60718/var_log/aws-routed-eni/ipamd.log</code>');
     expect(html).toContain('<td class="num" title="19,293,184 bytes">18.4 MiB</td>');
-    expect(html).toContain('<code>ENDIAG_ARCHIVE_TRUNCATED</code>');
+    expect(html).toContain('<code class="nw">ENDIAG_ARCHIVE_TRUNCATED</code>');
     expect(html).toContain('The bundle has 2 problems.');
   });
 
@@ -120,10 +122,15 @@ describe('renderHtml on hostile bundle text', () => {
   it('makes control characters visible and emits none', () => {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
     expect(html).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e]/);
-    expect(html).toContain('␛[2J␛[H␛[31mRED␛[0m');
-    expect(html).toContain('[U+009B]31m');
-    expect(html).toContain('[U+202E]txt.exe');
-    expect(html).toContain('inside␤newline');
+    // In evidence each escape is set apart; elsewhere it is plain text.
+    expect(html).toContain(
+      '<span class="ctl">\\x1b</span>[2J<span class="ctl">\\x1b</span>[H<span class="ctl">\\x1b</span>[31mRED',
+    );
+    expect(html).toContain('<span class="ctl">\\x1b</span>]0;pwned<span class="ctl">\\x07\\x9b</span>31m');
+    expect(html).toContain('<span class="ctl">\\u202e</span>txt.exe');
+    expect(html).toContain('inside<span class="ctl">\\n</span>newline');
+    expect(html).toContain('<dd class="mono">\\x1b[2J\\x1b[H\\x1b[31mRED\\x1b[0m\\x1b]0;pwned\\x07</dd>');
+    expect(html).toContain('../../etc/&lt;script&gt;alert(1)&lt;/script&gt;\\r\\n\\x1b[2J');
   });
 
   it('cuts a 100 KB line and says how much is hidden', () => {
@@ -167,7 +174,7 @@ describe('renderHtml on a minimal report', () => {
     expect(tallyCounts(html)).toEqual({ critical: 0, warning: 0, info: 0, passed: 0, notEvaluated: 0 });
     expect(html).toContain('No rule found a problem in this bundle.');
     expect(html).toContain('No file could be read from the bundle.');
-    expect(html).toContain('<code>ENDIAG_NOT_AN_ARCHIVE</code>');
+    expect(html).toContain('<code class="nw">ENDIAG_NOT_AN_ARCHIVE</code>');
     expect(html).toContain('<dt>Identity</dt><dd>not found in the bundle</dd>');
     expect(html).toContain('<span class="node-name">garbage.bin</span>');
     expect(html).not.toContain('<svg class="bar"');

@@ -13,6 +13,7 @@ import evidencePartial from '../../templates/evidence.hbs?raw';
 import factsPartial from '../../templates/facts.hbs?raw';
 import inlinePartial from '../../templates/inline.hbs?raw';
 import reportTemplate from '../../templates/report.html.hbs?raw';
+import shownPartial from '../../templates/shown.hbs?raw';
 import tablesPartial from '../../templates/tables.hbs?raw';
 import type {
   Evidence,
@@ -33,7 +34,9 @@ import {
   plural,
   splitCode,
   splitStep,
+  type ShownPart,
   type TextSegment,
+  visibleControlParts,
   visibleControls,
 } from './text.ts';
 
@@ -52,7 +55,7 @@ const LAYOUT_LABEL: Record<Report['bundle']['layout'], string> = {
   unknown: 'unrecognised layout',
 };
 
-const STATE_TONE: Record<InventoryEntry['state'], Tone | ''> = {
+const STATE_TONE: Record<InventoryEntry['state'], Tone> = {
   read: 'pass',
   truncated: 'warn',
   skipped: 'crit',
@@ -107,7 +110,9 @@ interface EvidenceRow {
   gap?: boolean;
   absent?: boolean;
   number?: string;
-  text: string;
+  /** The line with each control character shown as an escape part (`\x1b`), styled apart from the text. */
+  parts?: ShownPart[];
+  text?: string;
   omitted?: string;
   hit?: boolean;
   time?: string;
@@ -124,11 +129,11 @@ function evidenceRow(item: Evidence): EvidenceRow {
   const { text, omitted } = clip(item.text, HTML_MAX_LINE);
   const note = item.note === undefined ? undefined : shown(item.note);
   if (item.line === undefined && note !== undefined && /^absent\b/i.test(note)) {
-    return { absent: true, text: shown(text), note: note.replace(/^absent\b\s*:?\s*/i, '') || undefined };
+    return { absent: true, parts: visibleControlParts(text), note: note.replace(/^absent\b\s*:?\s*/i, '') || undefined };
   }
   return {
     number: item.line === undefined ? '–' : String(item.line),
-    text: shown(text),
+    parts: visibleControlParts(text),
     omitted: omitted > 0 ? `… ${plural(omitted, 'more character')} not shown` : undefined,
     hit: item.highlight === true,
     time: item.time === undefined ? undefined : shown(item.time),
@@ -266,7 +271,7 @@ function inventoryView(report: Report) {
   const byState = new Map<string, number>();
   for (const entry of entries) byState.set(entry.state, (byState.get(entry.state) ?? 0) + 1);
   const totalBytes = entries.reduce((sum, entry) => sum + (Number.isFinite(entry.bytes) ? entry.bytes : 0), 0);
-  const stateParts = [...byState].map(([state, count]) => `${formatCount(count)} ${state}`);
+  const stateParts = [...byState].map(([state, count]) => `${formatCount(count)} ${state.replace('-', ' ')}`);
   const line = [plural(entries.length, 'file'), formatBytes(totalBytes), ...stateParts].join(' · ');
   const rows = entries.map((entry) => {
     const collectedTone = entry.collectedStatus ? COLLECTED_TONE[entry.collectedStatus] : undefined;
@@ -275,7 +280,8 @@ function inventoryView(report: Report) {
     const notes: string[] = [];
     if (entry.unparsedLines) notes.push(`${plural(entry.unparsedLines, 'line')} not understood by the parser`);
     if (entry.longLines) notes.push(`${plural(entry.longLines, 'over-long line')} cut`);
-    const worst = [stateTone, collectedTone].includes('crit') ? 'crit' : 'warn';
+    const tones = [stateTone, collectedTone];
+    const worst = tones.includes('crit') ? 'crit' : tones.includes('warn') ? 'warn' : 'ne';
     return {
       path: shown(entry.path),
       member: entry.member !== undefined && entry.member !== entry.path ? shown(entry.member) : undefined,
@@ -283,7 +289,7 @@ function inventoryView(report: Report) {
       bytes: formatBytes(entry.bytes),
       bytesExact: `${formatCount(entry.bytes)} bytes`,
       lines: entry.lines === undefined ? '—' : formatCount(entry.lines),
-      state: shown(entry.state),
+      state: shown(entry.state.replace('-', ' ')),
       stateCls: stateTone,
       collected: entry.collectedStatus === undefined ? undefined : shown(entry.collectedStatus),
       collectedCls: collectedTone ?? 'ne',
@@ -434,6 +440,7 @@ function template() {
   const handlebars = Handlebars.create();
   handlebars.registerPartial({
     inline: inlinePartial.trimEnd(),
+    shown: shownPartial.trimEnd(),
     evidence: evidencePartial,
     facts: factsPartial,
     tables: tablesPartial,

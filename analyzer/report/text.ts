@@ -10,24 +10,48 @@ const INVISIBLE_FORMATTING = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
 
-function codePoint(char: string): string {
-  return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const SHOWN_AS_ESCAPE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r' };
+
+/** The escape a programmer would write for `char`: `\x1b`, `\n`, `\u202e`. */
+function escapeFor(char: string): string {
+  const named = NAMED_ESCAPES[char];
+  if (named) return named;
+  const code = char.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
 /**
- * Replaces control characters with visible stand-ins: C0 controls by their Unicode control pictures (ESC shows as ␛,
- * a newline as ␤), DEL as ␡, C1 controls and bidi overrides as `[U+009B]`. Tabs stay.
+ * Replaces control characters (C0 but tab, DEL, C1) and invisible bidi/separator characters with the escape a
+ * programmer would write: ESC shows as `\x1b`, a newline as `\n`, a right-to-left override as `\u202e`. Escapes
+ * rather than Unicode control pictures, because common fonts lack those glyphs and show empty boxes.
  */
 export function visibleControls(text: string): string {
-  return text
-    .replace(CONTROL, (char) => {
-      const code = char.charCodeAt(0);
-      if (code === 0x0a) return '\u2424';
-      if (code < 0x20) return String.fromCharCode(0x2400 + code);
-      if (code === 0x7f) return '\u2421';
-      return `[${codePoint(char)}]`;
-    })
-    .replace(INVISIBLE_FORMATTING, (char) => `[${codePoint(char)}]`);
+  return text.replace(SHOWN_AS_ESCAPE, escapeFor);
+}
+
+export interface ShownPart {
+  text: string;
+  /** True for an escape that stands for a control character, so a renderer can set it apart from real text. */
+  control: boolean;
+}
+
+/** `visibleControls`, but split so each escape is its own part. */
+export function visibleControlParts(text: string): ShownPart[] {
+  const parts: ShownPart[] = [];
+  let from = 0;
+  for (const match of text.matchAll(SHOWN_AS_ESCAPE)) {
+    if (match.index > from) parts.push({ text: text.slice(from, match.index), control: false });
+    const escape = escapeFor(match[0]);
+    const last = parts.at(-1);
+    if (last?.control) last.text += escape;
+    else parts.push({ text: escape, control: true });
+    from = match.index + match[0].length;
+  }
+  if (from < text.length) parts.push({ text: text.slice(from), control: false });
+  return parts;
 }
 
 /**

@@ -152,8 +152,9 @@ describe.skipIf(!chromiumAvailable())('HTML report in Chromium', () => {
       ]) {
         expect(text).toContain(value);
       }
-      expect(text).toContain('␛[2J␛[H␛[31mRED␛[0m');
-      expect(text).toContain('[U+202E]txt.exe');
+      expect(text).toContain('\\x1b[2J\\x1b[H\\x1b[31mRED\\x1b[0m');
+      expect(text).toContain('\\u202etxt.exe');
+      expect(text).not.toMatch(/[\u001b\u009b\u202e]/);
       expect(await page.$$eval('a[href^="javascript:"], a[href^="data:"]', (links) => links.length)).toBe(0);
       expect(watch.dialogs).toEqual([]);
     } finally {
