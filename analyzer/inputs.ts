@@ -5,9 +5,9 @@
 import type { ItemId } from '../contract/bundle.ts';
 import { cgroupCpuStatParser } from './parsers/cgroup-cpu-stat.ts';
 import { cpuThrottlingParser } from './parsers/cpu-throttling.ts';
+import { ipamdLogParser } from './parsers/ipamd-log.ts';
 import { iptablesListParser } from './parsers/iptables-list.ts';
 import { iptablesSaveParser } from './parsers/iptables-save.ts';
-import { ipamdLogParser } from './parsers/ipamd-log.ts';
 import { journalParser } from './parsers/journal.ts';
 import { procLoadavgParser } from './parsers/proc-loadavg.ts';
 import { procMeminfoParser } from './parsers/proc-meminfo.ts';

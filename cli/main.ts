@@ -54,19 +54,31 @@ export function buildProgram(io: { out: (text: string) => void; err: (text: stri
         .argParser(severityOption),
     )
     .addHelpText('after', ANALYZE_EXAMPLES)
-    .action(async (inputs: string[], options: { html?: string; json?: string; md?: string; failOn?: 'warning' | 'critical' }) => {
-      const { analyze } = await import('../analyzer/commands/analyze.ts');
-      const { renderTerminal } = await import('../analyzer/report/terminal.ts');
-      const outcome = await analyze({ inputs, html: options.html, json: options.json, markdown: options.md, failOn: options.failOn });
-      // With `--json -` stdout carries only the JSON; the human summary goes to stderr.
-      const human = options.json === '-' ? io.err : io.out;
-      for (const report of outcome.reports) human(renderTerminal(report, { color: io.isTTY }));
-      for (const file of outcome.written) human(`${file.kind} report: ${file.path}\n`);
-      for (const problem of outcome.unreadable) io.err(`eks-node-diag: cannot analyze ${problem.input}: ${problem.reason}\n`);
-      if (outcome.stdoutJson) io.out(outcome.stdoutJson);
-      if (outcome.unreadable.length > 0) process.exitCode = EXIT.unreadable;
-      else if (outcome.failedThreshold) process.exitCode = EXIT.findings;
-    });
+    .action(
+      async (
+        inputs: string[],
+        options: { html?: string; json?: string; md?: string; failOn?: 'warning' | 'critical' },
+      ) => {
+        const { analyze } = await import('../analyzer/commands/analyze.ts');
+        const { renderTerminal } = await import('../analyzer/report/terminal.ts');
+        const outcome = await analyze({
+          inputs,
+          html: options.html,
+          json: options.json,
+          markdown: options.md,
+          failOn: options.failOn,
+        });
+        // With `--json -` stdout carries only the JSON; the human summary goes to stderr.
+        const human = options.json === '-' ? io.err : io.out;
+        for (const report of outcome.reports) human(renderTerminal(report, { color: io.isTTY }));
+        for (const file of outcome.written) human(`${file.kind} report: ${file.path}\n`);
+        for (const problem of outcome.unreadable)
+          io.err(`eks-node-diag: cannot analyze ${problem.input}: ${problem.reason}\n`);
+        if (outcome.stdoutJson) io.out(outcome.stdoutJson);
+        if (outcome.unreadable.length > 0) process.exitCode = EXIT.unreadable;
+        else if (outcome.failedThreshold) process.exitCode = EXIT.findings;
+      },
+    );
 
   program
     .command('rules')

@@ -58,15 +58,15 @@ export const bundlePaths = {
   'cpu-throttling': 'system/cpu_throttling.txt',
   'cgroup-kubepods-cpu-stat': 'system/cgroup/kubepods.slice/cpu.stat',
   'cgroup-aws-node-cpu-stat': 'system/cgroup/aws-node/cpu.stat',
-  'top': 'system/top.txt',
-  'ps': 'system/ps.txt',
+  top: 'system/top.txt',
+  ps: 'system/ps.txt',
   // identity and kernel
   'instance-id': 'system/instance-id.txt',
-  'region': 'system/region.txt',
+  region: 'system/region.txt',
   'availability-zone': 'system/availability-zone.txt',
   'instance-type': 'system/instance-type.txt',
-  'uname': 'kernel/uname.txt',
-  'dmesg': 'kernel/dmesg.current',
+  uname: 'kernel/uname.txt',
+  dmesg: 'kernel/dmesg.current',
   'os-release': 'system/os-release.txt',
 } as const satisfies Record<string, string>;
 

@@ -56,11 +56,17 @@ describe('intact bundles', () => {
     expect(report.bundle.node.instanceId).toBe('i-0abc123def4567890');
     expect(verdict(report, 'forward-policy-drop')).toBe('fail');
     expect(verdict(report, 'kubelet-probe-failures')).toBe('fail');
-    expect(report.bundle.inventory.find((e) => e.path === 'kubelet/kubelet.log')).toMatchObject({ lines: 4000, state: 'read' });
+    expect(report.bundle.inventory.find((e) => e.path === 'kubelet/kubelet.log')).toMatchObject({
+      lines: 4000,
+      state: 'read',
+    });
   });
 
   it('reads a plain .tar and a re-packed bundle with a top folder', async () => {
-    const members = stockMembers().map((m) => ({ ...m, name: m.name.replace(/^\.\//, 'eks_i-0abc_2026-11-20_0912-UTC_0.7.9/') }));
+    const members = stockMembers().map((m) => ({
+      ...m,
+      name: m.name.replace(/^\.\//, 'eks_i-0abc_2026-11-20_0912-UTC_0.7.9/'),
+    }));
     const report = await analyzeBytes('repacked.tar', tarOf(members));
     expect(report.bundle.errors).toEqual([]);
     expect(report.bundle.inventory.map((e) => e.path)).toContain('networking/iptables-save.txt');
@@ -73,7 +79,11 @@ describe('intact bundles', () => {
       tarGzOf([
         { name: 'var/log/aws-routed-eni/iptables-save.out', content: dropSave },
         { name: 'var/log/aws-routed-eni/messages', content: probeLine(1) },
-        { name: 'var/log/aws-routed-eni/ipamd.log', content: '{"level":"info","ts":"2019-11-20T08:00:00Z","caller":"main.go:1","msg":"Starting L-IPAMD v1.5.5  ..."}\n' },
+        {
+          name: 'var/log/aws-routed-eni/ipamd.log',
+          content:
+            '{"level":"info","ts":"2019-11-20T08:00:00Z","caller":"main.go:1","msg":"Starting L-IPAMD v1.5.5  ..."}\n',
+        },
       ]),
     );
     expect(report.bundle.layout).toBe('aws-cni-support-legacy');
@@ -83,7 +93,9 @@ describe('intact bundles', () => {
   });
 
   it('reads rotated, gzip-compressed CNI logs inside the archive', async () => {
-    const rotated = gzipSync('{"level":"info","ts":"2026-11-19T08:00:00Z","caller":"main.go:1","msg":"Starting L-IPAMD v1.19.2"}\n');
+    const rotated = gzipSync(
+      '{"level":"info","ts":"2026-11-19T08:00:00Z","caller":"main.go:1","msg":"Starting L-IPAMD v1.19.2"}\n',
+    );
     const report = await analyzeBytes(
       'rotated.tar.gz',
       tarGzOf([{ name: './var_log/aws-routed-eni/ipamd-2026-11-19T08-00-00.000.log.gz', content: rotated }]),
@@ -132,7 +144,11 @@ describe('damaged archives keep every good member', () => {
     const junk = Buffer.alloc(1024, 0x41);
     const report = await analyzeBytes(
       'junk.tar',
-      tarOf([tarMember({ name: './networking/iptables-save.txt', content: dropSave }), junk, tarMember({ name: './kubelet/kubelet.log', content: probeLine(3) })]),
+      tarOf([
+        tarMember({ name: './networking/iptables-save.txt', content: dropSave }),
+        junk,
+        tarMember({ name: './kubelet/kubelet.log', content: probeLine(3) }),
+      ]),
     );
     expect(codes(report)).toContain('ENDIAG_TAR_CORRUPT');
     expect(verdict(report, 'forward-policy-drop')).toBe('fail');
@@ -141,7 +157,10 @@ describe('damaged archives keep every good member', () => {
 
   it('a member whose header declares far more than the archive holds is truncated, not awaited', async () => {
     const header = tarMember({ name: './var_log/messages', content: 'x'.repeat(100), size: 50 * 1024 * 1024 * 1024 });
-    const report = await analyzeBytes('huge.tar', Buffer.concat([tarMember({ name: './networking/iptables-save.txt', content: dropSave }), header]));
+    const report = await analyzeBytes(
+      'huge.tar',
+      Buffer.concat([tarMember({ name: './networking/iptables-save.txt', content: dropSave }), header]),
+    );
     expect(codes(report)).toContain('ENDIAG_ARCHIVE_TRUNCATED');
     expect(verdict(report, 'forward-policy-drop')).toBe('fail');
   });
@@ -180,7 +199,9 @@ describe('hostile members are refused by name', () => {
         { name: './kubelet/kubelet.log', content: `${longLine}${probeLine(2)}` },
       ]),
     );
-    expect(report.bundle.errors.find((e) => e.code === 'ENDIAG_BINARY_CONTENT')?.member).toBe('networking/iptables-save.txt');
+    expect(report.bundle.errors.find((e) => e.code === 'ENDIAG_BINARY_CONTENT')?.member).toBe(
+      'networking/iptables-save.txt',
+    );
     expect(report.bundle.errors.find((e) => e.code === 'ENDIAG_LONG_LINES')?.member).toBe('kubelet/kubelet.log');
     const forward = report.rules.find((rule) => rule.id === 'forward-policy-drop');
     expect(forward?.verdict).toBe('not-evaluated');
@@ -193,7 +214,10 @@ describe('hostile members are refused by name', () => {
   it('a damaged rotated log inside the archive keeps the lines before the damage', async () => {
     const rotated = gzipSync(`${probeLine(1)}${'x'.repeat(100_000)}\n`);
     const cut = rotated.subarray(0, rotated.length - 20);
-    const report = await analyzeBytes('nested.tar.gz', tarGzOf([{ name: './var_log/aws-routed-eni/ipamd-2026-11-19T08-00-00.000.log.gz', content: cut }]));
+    const report = await analyzeBytes(
+      'nested.tar.gz',
+      tarGzOf([{ name: './var_log/aws-routed-eni/ipamd-2026-11-19T08-00-00.000.log.gz', content: cut }]),
+    );
     expect(codes(report)).toContain('ENDIAG_NESTED_GZIP_CORRUPT');
   });
 });
@@ -223,7 +247,9 @@ describe('extracted folders', () => {
     await writeFile(join(root, 'networking', 'iptables-save.txt'), dropSave);
     await symlink('/etc/passwd', join(root, 'networking', 'iptables-filter.txt'));
     const report = await analyzeBundle(root, { rules });
-    expect(report.bundle.errors.map((e) => [e.code, e.member])).toEqual([['ENDIAG_LINK_MEMBER', 'networking/iptables-filter.txt']]);
+    expect(report.bundle.errors.map((e) => [e.code, e.member])).toEqual([
+      ['ENDIAG_LINK_MEMBER', 'networking/iptables-filter.txt'],
+    ]);
     expect(verdict(report, 'forward-policy-drop')).toBe('fail');
   });
 });

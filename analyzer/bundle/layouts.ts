@@ -117,7 +117,10 @@ const ITEM_BY_PATH = new Map<string, ItemId>(
  */
 const ITEM_FAMILIES: { pattern: RegExp; id: ItemId }[] = [
   { pattern: /^var_log\/aws-routed-eni\/ipamd(?:\.log\.\d+|-[\d-]+T[\d-]+(?:\.\d+)?\.log)(?:\.gz)?$/, id: 'ipamd-log' },
-  { pattern: /^var_log\/aws-routed-eni\/plugin(?:\.log\.\d+|-[\d-]+T[\d-]+(?:\.\d+)?\.log)(?:\.gz)?$/, id: 'plugin-log' },
+  {
+    pattern: /^var_log\/aws-routed-eni\/plugin(?:\.log\.\d+|-[\d-]+T[\d-]+(?:\.\d+)?\.log)(?:\.gz)?$/,
+    id: 'plugin-log',
+  },
   {
     pattern: /^var_log\/aws-routed-eni\/network-policy-agent(?:\.log\.\d+|-[\d-]+T[\d-]+(?:\.\d+)?\.log)(?:\.gz)?$/,
     id: 'network-policy-agent-log',

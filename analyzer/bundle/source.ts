@@ -233,11 +233,19 @@ async function readFolder(root: string, visitor: BundleVisitor): Promise<ReadSum
       const member = relative(root, path).split(sep).join('/');
       const info = await lstat(path);
       if (info.isSymbolicLink()) {
-        visitor.error({ code: 'ENDIAG_LINK_MEMBER', member, message: 'symbolic link ignored: links are never followed' });
+        visitor.error({
+          code: 'ENDIAG_LINK_MEMBER',
+          member,
+          message: 'symbolic link ignored: links are never followed',
+        });
       } else if (info.isDirectory()) {
         await walk(path);
       } else if (!info.isFile()) {
-        visitor.error({ code: 'ENDIAG_SPECIAL_MEMBER', member, message: 'special file ignored: only regular files are read' });
+        visitor.error({
+          code: 'ENDIAG_SPECIAL_MEMBER',
+          member,
+          message: 'special file ignored: only regular files are read',
+        });
       } else {
         const sink = visitor.member({ name: member, size: info.size, mtime: info.mtime });
         if (!sink) continue;

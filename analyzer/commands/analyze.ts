@@ -4,9 +4,9 @@
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { InputUnreadableError } from '../bundle/source.ts';
 import { analyzeBundle } from '../engine/analyze-bundle.ts';
 import type { Rule } from '../engine/rule.ts';
-import { InputUnreadableError } from '../bundle/source.ts';
 import { REPORTS_SCHEMA, type Report, type Severity } from '../report/model.ts';
 import { rules as catalog } from '../rules/index.ts';
 
@@ -89,9 +89,17 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeOutcome> 
 }
 
 /** Where each HTML report goes: the named file, one file per input in the named folder, or beside the input. */
-async function htmlTargets(html: string | undefined, count: number): Promise<(input: string, report: Report) => string> {
+async function htmlTargets(
+  html: string | undefined,
+  count: number,
+): Promise<(input: string, report: Report) => string> {
   if (!html) return (input) => `${resolve(input).replace(/[\\/]+$/, '')}.report.html`;
-  const isFolder = count > 1 || (await stat(html).then((info) => info.isDirectory(), () => false));
+  const isFolder =
+    count > 1 ||
+    (await stat(html).then(
+      (info) => info.isDirectory(),
+      () => false,
+    ));
   if (!isFolder) return () => html;
   return (_input, report) => join(html, `${report.bundle.source.replace(/[^\w.-]+/g, '_')}.report.html`);
 }

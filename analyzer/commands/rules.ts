@@ -19,6 +19,9 @@ export function listRules(options: { json: boolean }): string {
   if (options.json) return `${JSON.stringify(entries, null, 2)}\n`;
   const width = Math.max(...entries.map((entry) => entry.id.length));
   return `${entries
-    .map((entry) => `${entry.id.padEnd(width)}  ${entry.severity.padEnd(8)}  ${entry.title}\n${' '.repeat(width + 12)}needs: ${entry.needs.join(', ')}`)
+    .map(
+      (entry) =>
+        `${entry.id.padEnd(width)}  ${entry.severity.padEnd(8)}  ${entry.title}\n${' '.repeat(width + 12)}needs: ${entry.needs.join(', ')}`,
+    )
     .join('\n')}\n`;
 }

@@ -3,9 +3,15 @@
  * to every rule that asked for them, and turns the rules' decisions into a report.
  */
 import { createGunzip } from 'node:zlib';
-import { bundlePaths, type BundleManifest, type ItemId, MANIFEST_PATH, type ManifestItem } from '../../contract/bundle.ts';
-import { LineSplitter, looksBinary } from '../bundle/lines.ts';
+import {
+  type BundleManifest,
+  bundlePaths,
+  type ItemId,
+  MANIFEST_PATH,
+  type ManifestItem,
+} from '../../contract/bundle.ts';
 import { canonicalMemberPath, decideLayout, itemForPath } from '../bundle/layouts.ts';
+import { LineSplitter, looksBinary } from '../bundle/lines.ts';
 import { type BundleVisitor, formatBytes, type MemberSink, readBundle } from '../bundle/source.ts';
 import { parserFor } from '../inputs.ts';
 import type { Emit, LineParser } from '../parsers/types.ts';
@@ -22,7 +28,16 @@ import type {
 import { REPORT_SCHEMA } from '../report/model.ts';
 import { parseManifest } from './manifest.ts';
 import { createIdentityCollector } from './node-identity.ts';
-import { type FileSummary, formatMessage, type FileRef, type ItemState, type MessageData, type Outcome, type Rule, type RuleHandlers } from './rule.ts';
+import {
+  type FileRef,
+  type FileSummary,
+  formatMessage,
+  type ItemState,
+  type MessageData,
+  type Outcome,
+  type Rule,
+  type RuleHandlers,
+} from './rule.ts';
 import { TOOL_NAME, TOOL_VERSION } from './version.ts';
 
 export interface AnalyzeOptions {
@@ -101,9 +116,7 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
   // Rules and their decisions.
   const decisions = new Map<Rule, Decision>();
   const crashes = new Map<Rule, string>();
-  const subscribers: Subscriber[] = [
-    { handlers: identity.handlers, filters: identity.filters, onError: () => {} },
-  ];
+  const subscribers: Subscriber[] = [{ handlers: identity.handlers, filters: identity.filters, onError: () => {} }];
   const ruleHandlers = new Map<Rule, RuleHandlers>();
   for (const rule of options.rules) {
     const decide = (verdict: Verdict, messageId: string | undefined, data?: MessageData, outcome: Outcome = {}) => {
@@ -176,7 +189,11 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
     member(info) {
       const mapped = canonicalMemberPath(info.name);
       if (!mapped.ok) {
-        errors.push({ code: 'ENDIAG_UNSAFE_MEMBER_NAME', member: info.name, message: `member ignored: ${mapped.reason}` });
+        errors.push({
+          code: 'ENDIAG_UNSAFE_MEMBER_NAME',
+          member: info.name,
+          message: `member ignored: ${mapped.reason}`,
+        });
         return undefined;
       }
       if (mapped.canonical === '') return undefined;
@@ -205,8 +222,9 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
 
       const tracker = track(id);
       const file: FileRef = { path: canonical, item: id };
-      const referenceYear = info.mtime && info.mtime.getTime() > 0 ? info.mtime.getUTCFullYear() : undefined;
-      const lineParser = (parser.create as (context?: { referenceYear?: number }) => LineParser<unknown>)({ referenceYear });
+      // Year-less timestamps (journalctl `short`, syslog) take their year from when the file was written.
+      const referenceTime = info.mtime && info.mtime.getTime() > 0 ? info.mtime.getTime() : undefined;
+      const lineParser: LineParser<unknown> = parser.create(referenceTime ? { referenceTime } : undefined);
       let unparsed = 0;
       const emit: Emit<unknown> = (event) => {
         const kind = (event as { kind?: string }).kind;
@@ -398,7 +416,8 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
   if (layout === 'unknown' && inventory.length > 0) {
     errors.push({
       code: 'ENDIAG_UNKNOWN_LAYOUT',
-      message: 'no known bundle layout recognized (eks-node-diag, eks-log-collector.sh, aws-cni-support.sh); files were matched by path where possible',
+      message:
+        'no known bundle layout recognized (eks-node-diag, eks-log-collector.sh, aws-cni-support.sh); files were matched by path where possible',
     });
   }
   if (layout === 'unknown' && manifest) layout = 'eks-node-diag';
@@ -411,7 +430,14 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
       entry.collectedStatus = item.status;
       if (item.reason) entry.collectedReason = item.reason;
     } else if (item.status !== 'ok') {
-      inventory.push({ path: item.path, itemId: item.id, bytes: 0, state: 'skipped', collectedStatus: item.status, collectedReason: item.reason });
+      inventory.push({
+        path: item.path,
+        itemId: item.id,
+        bytes: 0,
+        state: 'skipped',
+        collectedStatus: item.status,
+        collectedReason: item.reason,
+      });
     }
   }
 
@@ -545,7 +571,11 @@ function finalize(
   }
 
   if (crash !== undefined && decision?.verdict !== 'fail') {
-    return { ...base, reason: `the rule stopped with an internal error: ${crash}; please report it`, summary: 'Rule error.' };
+    return {
+      ...base,
+      reason: `the rule stopped with an internal error: ${crash}; please report it`,
+      summary: 'Rule error.',
+    };
   }
   const fill = (verdict: Verdict, d: Decision, caveats: string[]): RuleResult => ({
     ...base,

@@ -36,7 +36,10 @@ export function parseManifest(text: string): ManifestParse {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: `manifest.json is not valid JSON (${(error as Error).message}); collection statuses are unknown` };
+    return {
+      ok: false,
+      error: `manifest.json is not valid JSON (${(error as Error).message}); collection statuses are unknown`,
+    };
   }
   const result = manifestSchema.safeParse(json);
   if (!result.success) {
@@ -44,7 +47,10 @@ export function parseManifest(text: string): ManifestParse {
       .slice(0, 5)
       .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
       .join('; ');
-    return { ok: false, error: `manifest.json does not match ${BUNDLE_SCHEMA} (${issues}); collection statuses are unknown` };
+    return {
+      ok: false,
+      error: `manifest.json does not match ${BUNDLE_SCHEMA} (${issues}); collection statuses are unknown`,
+    };
   }
   return { ok: true, manifest: result.data as unknown as BundleManifest };
 }

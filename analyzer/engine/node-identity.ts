@@ -63,5 +63,7 @@ export function createIdentityCollector(): {
 }
 
 function definedOnly(node: NodeIdentity): NodeIdentity {
-  return Object.fromEntries(Object.entries(node).filter(([, value]) => value !== undefined && value !== '')) as NodeIdentity;
+  return Object.fromEntries(
+    Object.entries(node).filter(([, value]) => value !== undefined && value !== ''),
+  ) as NodeIdentity;
 }

@@ -112,7 +112,5 @@ export function defineRule<M extends string>(rule: Rule<M>): Rule<M> {
 
 /** Fills `{{name}}` placeholders; a missing value stays visible as `{{name}}` so tests catch it. */
 export function formatMessage(template: string, data: MessageData = {}): string {
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) =>
-    name in data ? String(data[name]) : whole,
-  );
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) => (name in data ? String(data[name]) : whole));
 }

@@ -230,6 +230,24 @@ describe('iptablesListParser', () => {
     ]);
   });
 
+  it('reads exact counters (-x) and an empty target after them', () => {
+    const rules = ofKind(
+      parse(
+        [
+          'Chain FORWARD (policy DROP 12 packets, 720 bytes)',
+          '    pkts      bytes target     prot opt in     out     source               destination',
+          ' 1538112  775112334 KUBE-FORWARD  all  --  *      *       0.0.0.0/0            0.0.0.0/0',
+          '       7        420            all  --  *      *       0.0.0.0/0            0.0.0.0/0',
+        ].join('\n'),
+      ),
+      'rule',
+    );
+    expect(rules.map((rule) => [rule.packets, rule.bytes, rule.target])).toEqual([
+      [1_538_112, 775_112_334, 'KUBE-FORWARD'],
+      [7, 420, null],
+    ]);
+  });
+
   it('reports the legacy-tables notice as a warning', () => {
     const events = parse(
       `# Warning: iptables-legacy tables present, use iptables-legacy to see them\n${HEADER_SAMPLE}`,

@@ -261,7 +261,7 @@ describe('journalParser: klog multi-line values split across journal entries', (
   const opening =
     'May 16 18:34:39 aks-node kubelet[4052]: I0516 18:34:39.885628    4052 prober.go:107] "Probe failed" probeType="Liveness" pod="default/liveness-exec" podUID="93e17ecc-ab55-461a-b526-29248d2554ad" containerName="liveness" probeResult="failure" output=<';
 
-  it('marks the value lines and the closing line (journald 256+ keeps the indent, journalctl shows the tab as spaces)', () => {
+  it('marks the value lines and the closing line (journald 228+ keeps the indent, journalctl shows the tab as spaces)', () => {
     const events = parse([
       opening,
       "May 16 18:34:39 aks-node kubelet[4052]:         cat: can't open '/tmp/healthy': No such file or directory",
@@ -274,7 +274,7 @@ describe('journalParser: klog multi-line values split across journal entries', (
     expect(parseStructured(joined).kv.output).toBe("cat: can't open '/tmp/healthy': No such file or directory");
   });
 
-  it('handles the stripped form older journald writes, and pairs after the closing ">"', () => {
+  it('handles the stripped form journald before 228 (AL2) writes, and pairs after the closing ">"', () => {
     const events = parse([
       'Jul 05 17:43:12 host kubelet[1500]: E0705 17:43:12.908344    1500 prober.go:118] "Probe errored" err=<',
       'Jul 05 17:43:12 host kubelet[1500]: rpc error: code = NotFound',

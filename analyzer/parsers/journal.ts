@@ -21,9 +21,9 @@
  * (`"Probe failed" probeType="Liveness" …`); rules call it only on lines that passed their substring prefilter.
  *
  * klog writes a multi-line value as `key=<`, tab-indented lines, then ` >`. journald splits kubelet's stderr at
- * line breaks, so those lines arrive as separate entries (leading whitespace stripped by journald before systemd
- * 256, kept since, with tabs shown as spaces by journalctl). Entries that continue such a value carry
- * `continuationOf`: the line number of the entry that opened it.
+ * line breaks, so those lines arrive as separate entries: with their indent stripped by journald before systemd 228
+ * (AL2 ships 219), kept since (AL2023), journalctl printing each tab as eight spaces. Entries that continue such a
+ * value carry `continuationOf`: the line number of the entry that opened it.
  *
  * Sample (journal.test.ts parses these lines):
  *   -- Logs begin at Mon 2026-11-09 08:00:01 UTC, end at Fri 2026-11-20 08:41:09 UTC. --

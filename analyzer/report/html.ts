@@ -123,7 +123,11 @@ interface EvidenceBlock {
   path: string;
   where: string;
   rows: EvidenceRow[];
+  /** Short excerpts are kept on one printed page; longer ones may break between lines. */
+  short: boolean;
 }
+
+const SHORT_EXCERPT_ROWS = 12;
 
 function evidenceRow(item: Evidence): EvidenceRow {
   const { text, omitted } = clip(item.text, HTML_MAX_LINE);
@@ -161,7 +165,7 @@ function evidenceBlocks(evidence: Evidence[]): EvidenceBlock[] {
       if (item.line !== undefined) previousLine = item.line;
     }
     const numbered = items.flatMap((item) => (item.line === undefined ? [] : [item.line]));
-    return { path: shown(items[0]?.path ?? ''), where: lineRanges(numbered), rows };
+    return { path: shown(items[0]?.path ?? ''), where: lineRanges(numbered), rows, short: rows.length <= SHORT_EXCERPT_ROWS };
   });
 }
 

@@ -51,7 +51,8 @@ ruleTester(rule, {
       files: {
         'system/loadavg.txt': '0.52 0.58 0.59 2/345 12345\n',
         'system/procstat.txt': procStat(2),
-        'system/pressure_cpu.txt': 'some avg10=1.20 avg60=0.80 avg300=0.50 total=123456789\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n',
+        'system/pressure_cpu.txt':
+          'some avg10=1.20 avg60=0.80 avg300=0.50 total=123456789\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n',
       },
       messageId: 'healthy',
       evidence: ['system/loadavg.txt:1', 'system/pressure_cpu.txt:1'],
@@ -70,14 +71,21 @@ ruleTester(rule, {
       files: {
         'system/loadavg.txt': '7.90 6.12 4.01 9/345 12345\n',
         'system/procstat.txt': procStat(2),
-        'system/pressure_cpu.txt': 'some avg10=72.40 avg60=68.10 avg300=55.00 total=923456789\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n',
+        'system/pressure_cpu.txt':
+          'some avg10=72.40 avg60=68.10 avg300=55.00 total=923456789\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n',
         'system/cpu_throttling.txt': throttling,
         'system/top.txt': top('7.90, 6.12, 4.01', '2.1', '38.5'),
         'kubelet/kubelet.log': probeTimeout,
       },
       messageId: 'starved',
       severity: 'critical',
-      evidence: ['system/loadavg.txt:1', 'system/pressure_cpu.txt:1', 'system/cpu_throttling.txt:1', 'system/top.txt:8', 'kubelet/kubelet.log:1'],
+      evidence: [
+        'system/loadavg.txt:1',
+        'system/pressure_cpu.txt:1',
+        'system/cpu_throttling.txt:1',
+        'system/top.txt:8',
+        'kubelet/kubelet.log:1',
+      ],
       check: (result) => {
         expect(result.summary).toContain('load average 7.9 on 2 CPUs');
         expect(result.summary).toContain('aws-k8s-agent in 44% of periods');

@@ -8,8 +8,9 @@
  * collector's cpu_throttling.txt, our cgroup cpu.stat), aws-node's CPU in `top`/`ps`, and probe timeouts in the
  * kubelet journal at the same time.
  */
-import type { Evidence, Fact } from '../report/model.ts';
+
 import { defineRule, type FileRef } from '../engine/rule.ts';
+import type { Evidence, Fact } from '../report/model.ts';
 import { interpretProbeLine, isAwsNode, PROBE_FILTERS } from './shared/kubelet-probes.ts';
 
 /** Runnable work per CPU at which tasks wait more than they run. */
@@ -20,7 +21,8 @@ const PSI_SOME_AVG10_STARVED = 60;
 /** CFS: share of enforcement periods in which a container hit its quota. */
 const THROTTLED_RATIO = 0.25;
 /** Processes of the node's networking and system pods, as top/ps show them. */
-const SYSTEM_COMPONENT = /\b(aws-k8s-agent|aws-vpc-cni|aws-network-policy-agent|kube-proxy|coredns|aws-ebs-csi-driver|eks-pod-identity-agent)\b/;
+const SYSTEM_COMPONENT =
+  /\b(aws-k8s-agent|aws-vpc-cni|aws-network-policy-agent|kube-proxy|coredns|aws-ebs-csi-driver|eks-pod-identity-agent)\b/;
 const AWS_NODE_PROCESS = /\b(aws-k8s-agent|aws-network-policy-agent)\b/;
 
 interface Load {
@@ -55,15 +57,21 @@ export default defineRule({
       healthy: 'No CPU starvation: {{observed}}.',
     },
     remediation: [
-      "Check that aws-node's CPU request is set (default 25m) so it keeps a share of CPU under contention: `kubectl -n kube-system get daemonset aws-node -o jsonpath='{range .spec.template.spec.containers[*]}{.name}{\"\\t\"}{.resources}{\"\\n\"}{end}'`",
-      'If the node is consistently under heavy load, raise the timeoutSeconds of aws-node\'s liveness and readiness probes (for the EKS managed add-on, through its configuration values, since probes are a managed field).',
+      'Check that aws-node\'s CPU request is set (default 25m) so it keeps a share of CPU under contention: `kubectl -n kube-system get daemonset aws-node -o jsonpath=\'{range .spec.template.spec.containers[*]}{.name}{"\\t"}{.resources}{"\\n"}{end}\'`',
+      "If the node is consistently under heavy load, raise the timeoutSeconds of aws-node's liveness and readiness probes (for the EKS managed add-on, through its configuration values, since probes are a managed field).",
       'Leave these settings alone on nodes that are not actually unstable: change them only where probe failures and restarts show the need.',
       'Find what takes the CPU: `kubectl top pods -A --sort-by=cpu` and pods without CPU requests or limits on this node (`kubectl describe node <node>`); spread or limit them, or use a larger instance type.',
     ],
     references: [
-      { title: 'VPC CNI operations guide: troubleshooting resource constraints', url: 'https://docs.aws.amazon.com/eks/latest/best-practices/vpc-cni.html' },
+      {
+        title: 'VPC CNI operations guide: troubleshooting resource constraints',
+        url: 'https://docs.aws.amazon.com/eks/latest/best-practices/vpc-cni.html',
+      },
       { title: 'Linux PSI: pressure stall information', url: 'https://docs.kernel.org/accounting/psi.html' },
-      { title: 'Kubernetes: CPU limits and CFS quota', url: 'https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/' },
+      {
+        title: 'Kubernetes: CPU limits and CFS quota',
+        url: 'https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/',
+      },
     ],
   },
   create(ctx) {
@@ -79,11 +87,26 @@ export default defineRule({
     let awsNodeProbeTimeouts = 0;
     let lastProbeTimeout: Evidence | undefined;
 
-    const noteThrottle = (who: string, summary: { throttledRatio?: number; nrThrottled?: number; nrPeriods?: number }, evidence: Evidence) => {
+    const noteThrottle = (
+      who: string,
+      summary: { throttledRatio?: number; nrThrottled?: number; nrPeriods?: number },
+      evidence: Evidence,
+    ) => {
       if (summary.throttledRatio === undefined || summary.throttledRatio < THROTTLED_RATIO) return;
-      throttled.push({ who, ratio: summary.throttledRatio, nrThrottled: summary.nrThrottled ?? 0, nrPeriods: summary.nrPeriods ?? 0, evidence });
+      throttled.push({
+        who,
+        ratio: summary.throttledRatio,
+        nrThrottled: summary.nrThrottled ?? 0,
+        nrPeriods: summary.nrPeriods ?? 0,
+        evidence,
+      });
     };
-    const noteAwsNodeCpu = (command: string, cpuPercent: number, file: FileRef, event: { line: number; raw: string }) => {
+    const noteAwsNodeCpu = (
+      command: string,
+      cpuPercent: number,
+      file: FileRef,
+      event: { line: number; raw: string },
+    ) => {
       if (!AWS_NODE_PROCESS.test(command)) return;
       if (!awsNodeCpu || cpuPercent > awsNodeCpu.percent) {
         awsNodeCpu = { percent: cpuPercent, command, evidence: ctx.evidence(file, event, { highlight: true }) };
@@ -96,14 +119,16 @@ export default defineRule({
       },
       top(event, file) {
         if (event.kind === 'uptime') topLoad ??= { ...event, evidence: ctx.evidence(file, event, { highlight: true }) };
-        if (event.kind === 'cpu' && event.cpu === 'cpu') topIdle ??= { idle: event.id, evidence: ctx.evidence(file, event) };
+        if (event.kind === 'cpu' && event.cpu === 'cpu')
+          topIdle ??= { idle: event.id, evidence: ctx.evidence(file, event) };
         if (event.kind === 'process') noteAwsNodeCpu(event.command, event.cpuPercent, file, event);
       },
       ps(event, file) {
         if (event.kind === 'process' && !awsNodeCpu) noteAwsNodeCpu(event.command, event.cpuPercent, file, event);
       },
       'proc-stat'(event, file) {
-        if (event.kind === 'summary' && event.cpuCount > 0) cpuCount = { value: event.cpuCount, evidence: { path: file.path, text: `${event.cpuCount} cpuN lines` } };
+        if (event.kind === 'summary' && event.cpuCount > 0)
+          cpuCount = { value: event.cpuCount, evidence: { path: file.path, text: `${event.cpuCount} cpuN lines` } };
       },
       'psi-cpu'(event, file) {
         if (event.kind !== 'psi') return;
@@ -115,10 +140,21 @@ export default defineRule({
         const system = event.processes.find((process) => SYSTEM_COMPONENT.test(process.command));
         if (!system) return;
         const name = SYSTEM_COMPONENT.exec(system.command)?.[1] ?? system.command;
-        noteThrottle(name, event, ctx.evidence(file, event, { highlight: true, note: `throttled in ${percent(event.throttledRatio ?? 0)} of CFS periods; process: ${system.command}` }));
+        noteThrottle(
+          name,
+          event,
+          ctx.evidence(file, event, {
+            highlight: true,
+            note: `throttled in ${percent(event.throttledRatio ?? 0)} of CFS periods; process: ${system.command}`,
+          }),
+        );
       },
       'cgroup-aws-node-cpu-stat'(event, file) {
-        if (event.kind === 'summary') noteThrottle('aws-node', event, { path: file.path, text: `nr_periods ${event.nrPeriods ?? '?'}, nr_throttled ${event.nrThrottled ?? '?'}` });
+        if (event.kind === 'summary')
+          noteThrottle('aws-node', event, {
+            path: file.path,
+            text: `nr_periods ${event.nrPeriods ?? '?'}, nr_throttled ${event.nrThrottled ?? '?'}`,
+          });
       },
       'kubelet-log'(event, file) {
         if (event.kind !== 'entry') return;
@@ -142,40 +178,69 @@ export default defineRule({
         const evidence: Evidence[] = [];
         if (load) {
           evidence.push(load.evidence);
-          facts.push({ label: 'Load average (1m / 5m / 15m)', value: `${load.load1} / ${load.load5} / ${load.load15}`, path: load.evidence.path, line: load.evidence.line });
+          facts.push({
+            label: 'Load average (1m / 5m / 15m)',
+            value: `${load.load1} / ${load.load5} / ${load.load15}`,
+            path: load.evidence.path,
+            line: load.evidence.line,
+          });
         }
         if (cpuCount) facts.push({ label: 'CPUs', value: String(cpuCount.value), path: cpuCount.evidence?.path });
         if (load && cpuCount) {
           const perCpu = Math.max(load.load1, load.load5) / cpuCount.value;
           facts.push({ label: 'Runnable load per CPU', value: perCpu.toFixed(2) });
           if (perCpu >= OVERLOADED_LOAD_PER_CPU) {
-            signals.push(`load average ${Math.max(load.load1, load.load5)} on ${cpuCount.value} CPUs (${perCpu.toFixed(1)} per CPU)`);
+            signals.push(
+              `load average ${Math.max(load.load1, load.load5)} on ${cpuCount.value} CPUs (${perCpu.toFixed(1)} per CPU)`,
+            );
           }
         }
         if (psiSome) {
           evidence.push(psiSome.evidence);
-          facts.push({ label: 'PSI cpu some avg10 / avg60 / avg300', value: `${psiSome.avg10}% / ${psiSome.avg60}% / ${psiSome.avg300}%`, path: psiSome.evidence.path, line: psiSome.evidence.line });
+          facts.push({
+            label: 'PSI cpu some avg10 / avg60 / avg300',
+            value: `${psiSome.avg10}% / ${psiSome.avg60}% / ${psiSome.avg300}%`,
+            path: psiSome.evidence.path,
+            line: psiSome.evidence.line,
+          });
           if (psiSome.avg60 >= PSI_SOME_AVG60_STARVED || psiSome.avg10 >= PSI_SOME_AVG10_STARVED) {
-            signals.push(`tasks waited for CPU ${psiSome.avg60}% of the last minute (PSI cpu some avg60${psiFull ? `; full avg60 ${psiFull.avg60}%` : ''})`);
+            signals.push(
+              `tasks waited for CPU ${psiSome.avg60}% of the last minute (PSI cpu some avg60${psiFull ? `; full avg60 ${psiFull.avg60}%` : ''})`,
+            );
           }
         }
         if (psiFull && psiFull.avg60 > 0) evidence.push(psiFull.evidence);
         if (topIdle) {
-          facts.push({ label: 'CPU idle in top', value: `${topIdle.idle}%`, path: topIdle.evidence.path, line: topIdle.evidence.line });
+          facts.push({
+            label: 'CPU idle in top',
+            value: `${topIdle.idle}%`,
+            path: topIdle.evidence.path,
+            line: topIdle.evidence.line,
+          });
           if (topIdle.idle < 5 && signals.length > 0) evidence.push(topIdle.evidence);
         }
         if (throttled.length > 0) {
           throttled.sort((a, b) => b.ratio - a.ratio);
           const worst = throttled.slice(0, 4);
-          signals.push(`CFS throttling of kube-system containers: ${worst.map((t) => `${t.who} in ${percent(t.ratio)} of periods`).join(', ')}`);
+          signals.push(
+            `CFS throttling of kube-system containers: ${worst.map((t) => `${t.who} in ${percent(t.ratio)} of periods`).join(', ')}`,
+          );
           for (const t of worst) evidence.push(t.evidence);
         }
         if (awsNodeCpu) {
-          facts.push({ label: 'aws-node CPU (top/ps)', value: `${awsNodeCpu.percent}% (${awsNodeCpu.command})`, path: awsNodeCpu.evidence.path, line: awsNodeCpu.evidence.line });
+          facts.push({
+            label: 'aws-node CPU (top/ps)',
+            value: `${awsNodeCpu.percent}% (${awsNodeCpu.command})`,
+            path: awsNodeCpu.evidence.path,
+            line: awsNodeCpu.evidence.line,
+          });
           if (signals.length > 0) evidence.push(awsNodeCpu.evidence);
         }
         if (probeTimeouts > 0) {
-          facts.push({ label: 'Probe timeouts in the kubelet journal', value: `${probeTimeouts} (aws-node: ${awsNodeProbeTimeouts})` });
+          facts.push({
+            label: 'Probe timeouts in the kubelet journal',
+            value: `${probeTimeouts} (aws-node: ${awsNodeProbeTimeouts})`,
+          });
         }
 
         if (signals.length > 0) {

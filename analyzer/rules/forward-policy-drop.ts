@@ -5,8 +5,9 @@
  * silently drops pod traffic that no earlier rule accepts. EKS-optimized AMIs set `iptables -P FORWARD ACCEPT` in
  * the kubelet unit's ExecStartPre; custom AMIs (and anything that installs Docker, which sets DROP) often do not.
  */
-import type { Evidence, Fact } from '../report/model.ts';
+
 import { defineRule, type FileRef } from '../engine/rule.ts';
+import type { Evidence, Fact } from '../report/model.ts';
 
 /** `iptables -P FORWARD ACCEPT`, `iptables --policy FORWARD ACCEPT -w 5`, `/usr/sbin/iptables -w -P FORWARD ACCEPT`. */
 const SETS_FORWARD_ACCEPT = /iptables(?:-nft|-legacy)?\b[^;&|]*\s(?:-P|--policy)\s+FORWARD\s+ACCEPT\b/;
@@ -58,7 +59,15 @@ export default defineRule({
     let legacyDrop: Evidence | undefined;
 
     const sawListingChain = (
-      event: { kind: string; chain?: string; policy?: string | null; packets?: number; bytes?: number; line: number; raw: string },
+      event: {
+        kind: string;
+        chain?: string;
+        policy?: string | null;
+        packets?: number;
+        bytes?: number;
+        line: number;
+        raw: string;
+      },
       file: FileRef,
     ) => {
       if (event.kind !== 'chain' || event.chain !== 'FORWARD' || !event.policy) return;
@@ -87,7 +96,12 @@ export default defineRule({
         }
       },
       'iptables-legacy-save'(event, file) {
-        if (event.kind === 'chain' && event.table === 'filter' && event.chain === 'FORWARD' && event.policy === 'DROP') {
+        if (
+          event.kind === 'chain' &&
+          event.table === 'filter' &&
+          event.chain === 'FORWARD' &&
+          event.policy === 'DROP'
+        ) {
           legacyDrop ??= ctx.evidence(file, event, { highlight: true });
         }
       },
@@ -106,10 +120,18 @@ export default defineRule({
           return;
         }
         const facts: Fact[] = [
-          { label: 'FORWARD policy', value: sighting.policy, path: sighting.evidence.path, line: sighting.evidence.line },
+          {
+            label: 'FORWARD policy',
+            value: sighting.policy,
+            path: sighting.evidence.path,
+            line: sighting.evidence.line,
+          },
         ];
         if (sighting.packets !== undefined) {
-          facts.push({ label: 'Packets / bytes counted by the policy', value: `${sighting.packets} / ${sighting.bytes ?? '?'}` });
+          facts.push({
+            label: 'Packets / bytes counted by the policy',
+            value: `${sighting.packets} / ${sighting.bytes ?? '?'}`,
+          });
         }
         const evidence: Evidence[] = [sighting.evidence];
         const caveats: string[] = [];
@@ -127,14 +149,17 @@ export default defineRule({
             ? `the kubelet unit${unitFile ? ` (${unitFile})` : ''} does not run \`iptables -P FORWARD ACCEPT\`, as custom AMIs often omit`
             : 'the kubelet unit is not in the bundle, so whether it sets ACCEPT is unknown';
         if (unitAccept) evidence.push(unitAccept);
-        else if (unitSeen) facts.push({ label: 'kubelet unit', value: 'no ExecStartPre setting iptables -P FORWARD ACCEPT' });
+        else if (unitSeen)
+          facts.push({ label: 'kubelet unit', value: 'no ExecStartPre setting iptables -P FORWARD ACCEPT' });
 
         if (sighting.policy === 'DROP' || legacyDrop) {
           const counted = sighting.packets !== undefined;
           ctx.fail(
             'drop',
             {
-              counters: counted ? ` and it has dropped ${sighting.packets} packets (${sighting.bytes ?? '?'} bytes)` : '',
+              counters: counted
+                ? ` and it has dropped ${sighting.packets} packets (${sighting.bytes ?? '?'} bytes)`
+                : '',
               unit: unitState,
             },
             {

@@ -20,7 +20,10 @@ const restart = (time: string) =>
     `I1120 ${time}.323456    3412 kuberuntime_manager.go:1027] "Message for Container of pod" containerName="aws-node" containerStatusID={"Type":"containerd","ID":"7f9c"} pod="kube-system/aws-node-7xk2p" containerMessage="Container aws-node failed liveness probe, will be restarted"`,
   );
 const noise = (time: string) =>
-  kubelet(time, `I1120 ${time}.000001    3412 kubelet_getters.go:187] "Pod status updated" pod="kube-system/kube-proxy-abcde" status="Running"`);
+  kubelet(
+    time,
+    `I1120 ${time}.000001    3412 kubelet_getters.go:187] "Pod status updated" pod="kube-system/kube-proxy-abcde" status="Running"`,
+  );
 
 ruleTester(rule, {
   pass: [
@@ -68,7 +71,10 @@ ruleTester(rule, {
       files: {
         'kubelet/kubelet.log': [
           noise('09:00:00'),
-          kubelet('09:00:01', 'I1120 09:00:01.000001    3412 prober.go:116] Readiness probe for "web-5d9c_shop(2c1e0b5a-8f3d):web" failed (failure): HTTP probe failed with statuscode: 503'),
+          kubelet(
+            '09:00:01',
+            'I1120 09:00:01.000001    3412 prober.go:116] Readiness probe for "web-5d9c_shop(2c1e0b5a-8f3d):web" failed (failure): HTTP probe failed with statuscode: 503',
+          ),
           '',
         ].join('\n'),
       },
@@ -86,7 +92,11 @@ ruleTester(rule, {
     },
   ],
   notEvaluated: [
-    { name: 'no kubelet journal and no syslog', files: { 'system/top.txt': 'top - 10:00:00 up 1 day\n' }, reason: 'kubelet/kubelet.log' },
+    {
+      name: 'no kubelet journal and no syslog',
+      files: { 'system/top.txt': 'top - 10:00:00 up 1 day\n' },
+      reason: 'kubelet/kubelet.log',
+    },
     {
       name: 'kubelet journal failed to collect',
       files: {},

@@ -3,9 +3,10 @@
  * container and probe type, with the restarts they caused. Failures of kube-system/aws-node-* are critical: when
  * aws-node's probes fail, kubelet restarts ipamd and new pods on the node get no IP addresses.
  */
-import type { Evidence, FindingTable } from '../report/model.ts';
-import type { JournalEvent } from '../parsers/journal.ts';
+
 import { defineRule, type FileRef, type FileSummary } from '../engine/rule.ts';
+import type { JournalEvent } from '../parsers/journal.ts';
+import type { Evidence, FindingTable } from '../report/model.ts';
 import { interpretProbeLine, isAwsNode, PROBE_FILTERS, type ProbeType } from './shared/kubelet-probes.ts';
 
 interface Group {
@@ -31,7 +32,9 @@ function shorten(text: string): string {
 }
 
 /** Collects probe sightings from one journal source (the kubelet journal, or syslog when that is all there is). */
-function createCollector(evidenceOf: (file: FileRef, event: { line: number; raw: string }, extra?: Partial<Evidence>) => Evidence) {
+function createCollector(
+  evidenceOf: (file: FileRef, event: { line: number; raw: string }, extra?: Partial<Evidence>) => Evidence,
+) {
   const groups = new Map<string, Group>();
   const restarts = new Map<string, { count: number; evidence: Evidence[] }>();
   const handle = (event: JournalEvent, file: FileRef) => {
@@ -95,16 +98,19 @@ export default defineRule({
       none: 'No liveness, readiness or startup probe failures in {{lines}} lines of {{source}}, {{window}}.',
     },
     remediation: [
-      'For aws-node: check why ipamd does not answer its gRPC health check (port 50051 or the ipamd socket): `kubectl -n kube-system logs <aws-node pod> -c aws-node --previous` and the node\'s `/var/log/aws-routed-eni/ipamd.log`.',
-      'If the failures are timeouts on a busy node, see the cpu-starvation finding: check aws-node\'s CPU request (default 25m) and raise the probe `timeoutSeconds` only on nodes that are consistently under heavy load.',
-      'For application pods: compare the probe\'s timeout and period with the application\'s real response time under load: `kubectl -n <namespace> describe pod <pod>`.',
+      "For aws-node: check why ipamd does not answer its gRPC health check (port 50051 or the ipamd socket): `kubectl -n kube-system logs <aws-node pod> -c aws-node --previous` and the node's `/var/log/aws-routed-eni/ipamd.log`.",
+      "If the failures are timeouts on a busy node, see the cpu-starvation finding: check aws-node's CPU request (default 25m) and raise the probe `timeoutSeconds` only on nodes that are consistently under heavy load.",
+      "For application pods: compare the probe's timeout and period with the application's real response time under load: `kubectl -n <namespace> describe pod <pod>`.",
     ],
     references: [
       {
         title: 'Kubernetes: configure liveness, readiness and startup probes',
         url: 'https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/',
       },
-      { title: 'VPC CNI troubleshooting', url: 'https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/troubleshooting.md' },
+      {
+        title: 'VPC CNI troubleshooting',
+        url: 'https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/troubleshooting.md',
+      },
     ],
   },
   create(ctx) {
@@ -123,8 +129,7 @@ export default defineRule({
           : [...ctx.bundle.item('system-messages').files, ...ctx.bundle.item('system-syslog').files];
         const sourceName = files.map((file) => file.path).join(', ');
         const groups = [...source.groups.values()].sort(
-          (a, b) =>
-            Number(isAwsNode(b.namespace, b.pod)) - Number(isAwsNode(a.namespace, a.pod)) || b.count - a.count,
+          (a, b) => Number(isAwsNode(b.namespace, b.pod)) - Number(isAwsNode(a.namespace, a.pod)) || b.count - a.count,
         );
         const lines = files.reduce((sum, file) => sum + file.lines, 0);
 
@@ -139,7 +144,10 @@ export default defineRule({
           ctx.pass(
             'none',
             { lines: lines.toLocaleString('en-US'), source: sourceName, window: windowOf(files) },
-            { evidence, facts: [{ label: 'Journal lines scanned', value: lines.toLocaleString('en-US'), path: sourceName }] },
+            {
+              evidence,
+              facts: [{ label: 'Journal lines scanned', value: lines.toLocaleString('en-US'), path: sourceName }],
+            },
           );
           return;
         }
@@ -159,7 +167,10 @@ export default defineRule({
             evidence.push({ ...group.last, note: `last of ${group.count} failures of this probe` });
           }
           for (const restart of restartsFor(group)?.evidence ?? []) {
-            if (evidence.length < MAX_EVIDENCE && !evidence.some((e) => e.line === restart.line && e.path === restart.path)) {
+            if (
+              evidence.length < MAX_EVIDENCE &&
+              !evidence.some((e) => e.line === restart.line && e.path === restart.path)
+            ) {
               evidence.push(restart);
             }
           }
@@ -167,7 +178,17 @@ export default defineRule({
 
         const table: FindingTable = {
           caption: 'Probe failures by pod, container and probe type',
-          columns: ['Pod', 'Container', 'Probe', 'Failures', 'Timeouts', 'First seen', 'Last seen', 'Restarts', 'Sample output'],
+          columns: [
+            'Pod',
+            'Container',
+            'Probe',
+            'Failures',
+            'Timeouts',
+            'First seen',
+            'Last seen',
+            'Restarts',
+            'Sample output',
+          ],
           rows: groups.map((group) => [
             `${group.namespace}/${group.pod}`,
             group.container,
@@ -181,8 +202,13 @@ export default defineRule({
           ]),
         };
         // Restarts belong to a container, not to a probe type: count each aws-node container once.
-        const awsNodeContainers = new Set(awsNodeGroups.map((group) => `${group.namespace}/${group.pod}|${group.container}`));
-        const awsNodeRestarts = [...awsNodeContainers].reduce((sum, key) => sum + (source.restarts.get(key)?.count ?? 0), 0);
+        const awsNodeContainers = new Set(
+          awsNodeGroups.map((group) => `${group.namespace}/${group.pod}|${group.container}`),
+        );
+        const awsNodeRestarts = [...awsNodeContainers].reduce(
+          (sum, key) => sum + (source.restarts.get(key)?.count ?? 0),
+          0,
+        );
         ctx.fail(
           'failures',
           {
@@ -195,7 +221,8 @@ export default defineRule({
               awsNodeGroups.length > 0
                 ? `; aws-node (the VPC CNI) failed ${awsNodeGroups.reduce((sum, g) => sum + g.count, 0)} probes, which takes pod networking on this node down`
                 : '',
-            restarts: totalRestarts > 0 ? `; kubelet restarted containers ${totalRestarts} times because of failed probes` : '',
+            restarts:
+              totalRestarts > 0 ? `; kubelet restarted containers ${totalRestarts} times because of failed probes` : '',
           },
           {
             severity: awsNodeGroups.length > 0 ? 'critical' : 'warning',

@@ -44,7 +44,8 @@ export interface ProbeRestart {
 export type ProbeSighting = ProbeFailure | ProbeRestart;
 
 const OLD_FORMAT = /^(Liveness|Readiness|Startup) probe for "([^"]*)" (?:failed|errored) \(([^)]*)\):\s?([\s\S]*)$/;
-const RESTART_MESSAGE = /Container (\S+) failed (liveness|startup|readiness) probe, will be restarted/i;
+const RESTART_MESSAGE =
+  /Container (\S+) failed (liveness|startup|readiness) probe(?:, will be restarted|\. Container will be killed and recreated)/i;
 const TIMEOUT = /timeout|timed out|deadline exceeded|within \d+(?:\.\d+)?m?s\b|Client\.Timeout|i\/o timeout/i;
 
 export function isTimeout(output: string): boolean {
@@ -102,7 +103,8 @@ export function interpretProbeLine(entry: JournalEntry): ProbeSighting | undefin
   const restart = RESTART_MESSAGE.exec(text);
   if (restart) {
     const { kv } = parseStructured(text);
-    const podValue = kv.pod ?? /pod "([^"]+)"/.exec(text)?.[1] ?? '';
+    // Structured: pod="ns/name"; older: `Container "c" ("containerd://…") of pod name_ns(uid): …`.
+    const podValue = kv.pod ?? /pod "([^"]+)"/.exec(text)?.[1] ?? /\bof pod ([^\s:]+)/.exec(text)?.[1] ?? '';
     return {
       kind: 'restart',
       probeType: probeType(restart[2]) ?? 'Liveness',
