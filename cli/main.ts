@@ -4,7 +4,7 @@
  *   0 analyzed (no finding at or above --fail-on), 1 an input could not be read, 2 usage error,
  *   3 a finding at or above --fail-on, 70 internal error.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { TOOL_VERSION } from '../analyzer/engine/version.ts';
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, findings: 3, internal: 70 } as const;
@@ -26,11 +26,6 @@ Examples:
 Exit codes: 0 analyzed, 1 an input could not be read, 2 usage error, 3 a finding at or above --fail-on.
 `;
 
-function severityOption(value: string): 'warning' | 'critical' {
-  if (value === 'warning' || value === 'critical') return value;
-  throw new InvalidArgumentError('expected warning or critical');
-}
-
 export function buildProgram(io: { out: (text: string) => void; err: (text: string) => void; isTTY: boolean }) {
   const program = new Command();
   program
@@ -50,8 +45,7 @@ export function buildProgram(io: { out: (text: string) => void; err: (text: stri
     .option('--md <file>', 'write the findings as Markdown for a ticket comment')
     .addOption(
       new Option('--fail-on <severity>', 'exit 3 when a finding is at or above this severity')
-        .choices(['warning', 'critical'])
-        .argParser(severityOption),
+        .choices(['warning', 'critical']),
     )
     .addHelpText('after', ANALYZE_EXAMPLES)
     .action(
