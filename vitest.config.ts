@@ -10,6 +10,8 @@ export default defineConfig({
       'test/**/*.test.ts',
       'scripts/**/*.test.ts',
     ],
+    // vitest empties imported CSS unless it is listed here; the report stylesheet is imported as text (?raw).
+    css: { include: [/[\\/]templates[\\/][^\\/]+\.css/] },
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

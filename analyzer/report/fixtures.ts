@@ -407,7 +407,12 @@ export function hostileReport(): Report {
         summary: `Summary with ${h.img} and ${h.markdownLink} and *stars* and | pipes | and \`code ${h.script}\`.`,
         evidence: [
           { path: hostilePath, line: 1, text: longLine, highlight: true },
-          { path: hostilePath, line: 2, text: `${h.script} ${h.img} ${h.template} ${h.templateBlock}`, highlight: true },
+          {
+            path: hostilePath,
+            line: 2,
+            text: `${h.script} ${h.img} ${h.template} ${h.templateBlock}`,
+            highlight: true,
+          },
           { path: hostilePath, line: 3, text: `${h.ansi}${h.osc}${h.c1} ${h.bidi}`, note: h.img },
           { path: hostilePath, line: 4, text: `fence ${h.backticks} inside\nnewline`, time: h.script },
         ],
@@ -416,10 +421,7 @@ export function hostileReport(): Report {
           {
             caption: h.script,
             columns: [h.img, 'a|b'],
-            rows: [
-              [h.templateBlock, `${h.markdownLink} | ${h.ansi}`],
-              ['short row'],
-            ],
+            rows: [[h.templateBlock, `${h.markdownLink} | ${h.ansi}`], ['short row']],
           },
         ],
         remediation: [

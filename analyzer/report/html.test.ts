@@ -74,6 +74,11 @@ describe('renderHtml on a realistic report', () => {
     expect(html).toContain('href="https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/troubleshooting.md"');
   });
 
+  it('lets only long excerpts break across printed pages', () => {
+    expect(html).toContain('<table class="code" aria-label="Excerpt of kubelet/kubelet.log">');
+    expect(html).toContain('<table class="code short" aria-label="Excerpt of networking/iptables-save.txt">');
+  });
+
   it('marks a line that is absent from a file', () => {
     expect(html).toMatch(
       /<tr class="absent">.*<span class="lbl">Absent\.<\/span> <code>ExecStartPre&#x3D;\/sbin\/iptables -P FORWARD ACCEPT -w 5<\/code><span class="note">expected in the \[Service\] section<\/span>/,
@@ -167,12 +172,23 @@ describe('renderHtml on hostile bundle text', () => {
   });
 });
 
+describe('renderHtml when nothing failed', () => {
+  it('reports health only because rules passed', () => {
+    const report = realisticReport();
+    report.rules = report.rules.filter((rule) => rule.verdict !== 'fail');
+    const html = renderHtml(report);
+    expect(html).toContain('<p class="allclear pass">No rule failed; 2 rules could not be evaluated.</p>');
+    expect(html).not.toContain('<article class="finding');
+  });
+});
+
 describe('renderHtml on a minimal report', () => {
   const html = renderHtml(minimalReport());
 
   it('renders the empty states and the bundle error', () => {
     expect(tallyCounts(html)).toEqual({ critical: 0, warning: 0, info: 0, passed: 0, notEvaluated: 0 });
-    expect(html).toContain('No rule found a problem in this bundle.');
+    expect(html).toContain('<p class="allclear ne">No rule was run.</p>');
+    expect(html).toContain('<p class="empty">No rule was run.</p>');
     expect(html).toContain('No file could be read from the bundle.');
     expect(html).toContain('<code class="nw">ENDIAG_NOT_AN_ARCHIVE</code>');
     expect(html).toContain('<dt>Identity</dt><dd>not found in the bundle</dd>');

@@ -8,22 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import Handlebars from 'handlebars';
-import reportCss from '../../templates/report.css?raw';
 import evidencePartial from '../../templates/evidence.hbs?raw';
 import factsPartial from '../../templates/facts.hbs?raw';
 import inlinePartial from '../../templates/inline.hbs?raw';
+import reportCss from '../../templates/report.css?raw';
 import reportTemplate from '../../templates/report.html.hbs?raw';
 import shownPartial from '../../templates/shown.hbs?raw';
 import tablesPartial from '../../templates/tables.hbs?raw';
-import type {
-  Evidence,
-  Fact,
-  FindingTable,
-  InventoryEntry,
-  Report,
-  RuleResult,
-  Severity,
-} from './model.ts';
+import type { Evidence, Fact, FindingTable, InventoryEntry, Report, RuleResult, Severity } from './model.ts';
 import {
   clip,
   formatBytes,
@@ -31,10 +23,11 @@ import {
   formatDuration,
   formatTime,
   isWebUrl,
+  noFailureMessage,
   plural,
+  type ShownPart,
   splitCode,
   splitStep,
-  type ShownPart,
   type TextSegment,
   visibleControlParts,
   visibleControls,
@@ -50,7 +43,7 @@ const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning
 
 const LAYOUT_LABEL: Record<Report['bundle']['layout'], string> = {
   'eks-node-diag': 'eks-node-diag agent bundle',
-  'eks-log-collector': "AWS eks-log-collector.sh bundle",
+  'eks-log-collector': 'AWS eks-log-collector.sh bundle',
   'aws-cni-support-legacy': 'legacy aws-cni-support.sh bundle',
   unknown: 'unrecognised layout',
 };
@@ -127,13 +120,27 @@ interface EvidenceBlock {
   short: boolean;
 }
 
-const SHORT_EXCERPT_ROWS = 12;
+/** About how many characters of evidence fit on one printed line (A4, 7.4 pt monospace). */
+const PRINT_LINE_CHARS = 110;
+/** Excerpts up to this many printed lines are kept whole on a page; moving more would leave a large blank. */
+const SHORT_EXCERPT_LINES = 10;
+
+function printedLines(rows: EvidenceRow[]): number {
+  return rows.reduce((sum, row) => {
+    const length = (row.parts ?? []).reduce((total, part) => total + part.text.length, 0);
+    return sum + Math.max(1, Math.ceil(length / PRINT_LINE_CHARS)) + (row.note || row.omitted ? 1 : 0);
+  }, 0);
+}
 
 function evidenceRow(item: Evidence): EvidenceRow {
   const { text, omitted } = clip(item.text, HTML_MAX_LINE);
   const note = item.note === undefined ? undefined : shown(item.note);
   if (item.line === undefined && note !== undefined && /^absent\b/i.test(note)) {
-    return { absent: true, parts: visibleControlParts(text), note: note.replace(/^absent\b\s*:?\s*/i, '') || undefined };
+    return {
+      absent: true,
+      parts: visibleControlParts(text),
+      note: note.replace(/^absent\b\s*:?\s*/i, '') || undefined,
+    };
   }
   return {
     number: item.line === undefined ? '–' : String(item.line),
@@ -165,12 +172,21 @@ function evidenceBlocks(evidence: Evidence[]): EvidenceBlock[] {
       if (item.line !== undefined) previousLine = item.line;
     }
     const numbered = items.flatMap((item) => (item.line === undefined ? [] : [item.line]));
-    return { path: shown(items[0]?.path ?? ''), where: lineRanges(numbered), rows, short: rows.length <= SHORT_EXCERPT_ROWS };
+    return {
+      path: shown(items[0]?.path ?? ''),
+      where: lineRanges(numbered),
+      rows,
+      short: printedLines(rows) <= SHORT_EXCERPT_LINES,
+    };
   });
 }
 
 function factViews(facts: Fact[]) {
-  return facts.map((fact) => ({ label: shown(fact.label), value: shown(fact.value), where: where(fact.path, fact.line) }));
+  return facts.map((fact) => ({
+    label: shown(fact.label),
+    value: shown(fact.value),
+    where: where(fact.path, fact.line),
+  }));
 }
 
 const NUMERIC_CELL = /^[-+]?\d[\d,.]*\s?(?:%|[KMGT]i?B|B|ms|s)?$/;
@@ -200,8 +216,7 @@ function anchorFor(id: string, used: Set<string>): string {
 }
 
 function ruleView(rule: RuleResult, anchor: string) {
-  const tone: Tone =
-    rule.verdict === 'fail' ? SEVERITY_TONE[rule.severity] : rule.verdict === 'pass' ? 'pass' : 'ne';
+  const tone: Tone = rule.verdict === 'fail' ? SEVERITY_TONE[rule.severity] : rule.verdict === 'pass' ? 'pass' : 'ne';
   return {
     id: shown(rule.id),
     anchor,
@@ -217,7 +232,10 @@ function ruleView(rule: RuleResult, anchor: string) {
     tables: tableViews(rule.tables),
     steps: rule.remediation.map((step) => {
       const { lead, command } = splitStep(step);
-      return { lead: lead.map((segment) => ({ ...segment, text: shown(segment.text) })), command: command && shown(command) };
+      return {
+        lead: lead.map((segment) => ({ ...segment, text: shown(segment.text) })),
+        command: command && shown(command),
+      };
     }),
     caveats: rule.caveats.map(segments),
     references: rule.references.map((reference) => ({
@@ -348,7 +366,13 @@ export function buildView(report: Report) {
     { key: 'critical', cls: 'crit', label: 'Critical', count: summary.critical, href: firstFail('critical') },
     { key: 'warning', cls: 'warn', label: 'Warning', count: summary.warning, href: firstFail('warning') },
     { key: 'info', cls: 'info', label: 'Info', count: summary.info, href: firstFail('info') },
-    { key: 'passed', cls: 'pass', label: 'Passed', count: summary.passed, href: summary.passed ? '#passed' : undefined },
+    {
+      key: 'passed',
+      cls: 'pass',
+      label: 'Passed',
+      count: summary.passed,
+      href: summary.passed ? '#passed' : undefined,
+    },
     {
       key: 'notEvaluated',
       cls: 'ne',
@@ -413,6 +437,9 @@ export function buildView(report: Report) {
     fails,
     passes,
     notEvaluated,
+    noFailure: (({ healthy, text }) => ({ cls: healthy ? 'pass' : 'ne', text }))(
+      noFailureMessage(passes.length, notEvaluated.length),
+    ),
     node: nodeRows(report),
     inventory,
     errors: report.bundle.errors.map((error) => ({

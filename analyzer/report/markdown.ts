@@ -12,6 +12,7 @@ import {
   formatCount,
   formatTime,
   isWebUrl,
+  noFailureMessage,
   plural,
   splitCode,
   splitStep,
@@ -242,11 +243,16 @@ export function renderMarkdown(report: Report): string {
   const passes = report.rules.filter((rule) => rule.verdict === 'pass');
   const notEvaluated = report.rules.filter((rule) => rule.verdict === 'not-evaluated');
   const lines = headerLines(report);
-  if (fails.length === 0) lines.push('No rule failed.', '');
+  if (fails.length === 0) lines.push(noFailureMessage(passes.length, notEvaluated.length).text, '');
   for (const rule of fails) lines.push(...failSection(rule));
   if (passes.length > 0) lines.push(`### Passed (${formatCount(passes.length)})`, '', ...passes.map(passLine), '');
   if (notEvaluated.length > 0) {
-    lines.push(`### Not evaluated (${formatCount(notEvaluated.length)})`, '', ...notEvaluated.map(notEvaluatedLine), '');
+    lines.push(
+      `### Not evaluated (${formatCount(notEvaluated.length)})`,
+      '',
+      ...notEvaluated.map(notEvaluatedLine),
+      '',
+    );
   }
   if (report.bundle.errors.length > 0) {
     lines.push(`### Bundle errors (${formatCount(report.bundle.errors.length)})`, '');

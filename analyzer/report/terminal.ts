@@ -5,7 +5,7 @@
  * the window or recolour what follows.
  */
 import type { Report, RuleResult, Severity } from './model.ts';
-import { clip, formatCount, plural, stripControls } from './text.ts';
+import { clip, formatCount, noFailureMessage, plural, stripControls } from './text.ts';
 
 /** Bundle text is cut to this many characters per line; the HTML and JSON reports have the rest. */
 const MAX_TEXT = 300;
@@ -59,15 +59,14 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
 
   const count = (value: number, label: string, style: Style) =>
     value > 0 ? paint(style, `${formatCount(value)} ${label}`) : `${formatCount(value)} ${label}`;
-  lines.push(
-    [
-      count(summary.critical, 'critical', 'red'),
-      count(summary.warning, 'warning', 'yellow'),
-      count(summary.info, 'info', 'blue'),
-      count(summary.passed, 'passed', 'green'),
-      count(summary.notEvaluated, 'not evaluated', 'dim'),
-    ].join(' · ') + ` (${plural(summary.rules, 'rule')})`,
-  );
+  const counts = [
+    count(summary.critical, 'critical', 'red'),
+    count(summary.warning, 'warning', 'yellow'),
+    count(summary.info, 'info', 'blue'),
+    count(summary.passed, 'passed', 'green'),
+    count(summary.notEvaluated, 'not evaluated', 'dim'),
+  ];
+  lines.push(`${counts.join(' · ')} (${plural(summary.rules, 'rule')})`);
 
   const fails = report.rules.filter((rule) => rule.verdict === 'fail');
   const notEvaluated = report.rules.filter((rule) => rule.verdict === 'not-evaluated');
@@ -76,7 +75,10 @@ export function renderTerminal(report: Report, opts: { color: boolean }): string
   const row = (label: string, style: Style, rule: RuleResult, text: string) =>
     `  ${paint(style, label.padEnd(LABEL_WIDTH))}  ${safe(rule.id).padEnd(idWidth)}  ${safe(text)}`;
 
-  if (fails.length === 0) lines.push(`  ${paint('green', 'No rule failed.')}`);
+  if (fails.length === 0) {
+    const { healthy, text } = noFailureMessage(report.rules.length - notEvaluated.length, notEvaluated.length);
+    lines.push(`  ${healthy ? paint('green', text) : text}`);
+  }
   for (const rule of fails) {
     const { label, style } = SEVERITY_STYLE[rule.severity] ?? { label: 'FAIL', style: 'red' };
     lines.push(row(label, style, rule, rule.summary));

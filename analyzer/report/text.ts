@@ -4,14 +4,14 @@
  * engineer should see that the line had an ESC in it); the terminal rendering removes them so they cannot act.
  */
 
+/** C0 controls except tab, DEL and C1 controls, as a character-class body (escaped, so the source holds none). */
+const CONTROL_CLASS = '\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f';
 /** Bidi controls and line/paragraph separators: they reorder or break displayed text without being visible. */
-const INVISIBLE_FORMATTING = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const INVISIBLE_CLASS = '\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const SHOWN_AS_ESCAPE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = new RegExp(`[${CONTROL_CLASS}]`, 'g');
+const INVISIBLE_FORMATTING = new RegExp(`[${INVISIBLE_CLASS}]`, 'g');
+const SHOWN_AS_ESCAPE = new RegExp(`[${CONTROL_CLASS}${INVISIBLE_CLASS}]`, 'g');
 
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r' };
 
@@ -44,10 +44,10 @@ export function visibleControlParts(text: string): ShownPart[] {
   let from = 0;
   for (const match of text.matchAll(SHOWN_AS_ESCAPE)) {
     if (match.index > from) parts.push({ text: text.slice(from, match.index), control: false });
-    const escape = escapeFor(match[0]);
+    const shown = escapeFor(match[0]);
     const last = parts.at(-1);
-    if (last?.control) last.text += escape;
-    else parts.push({ text: escape, control: true });
+    if (last?.control) last.text += shown;
+    else parts.push({ text: shown, control: true });
     from = match.index + match[0].length;
   }
   if (from < text.length) parts.push({ text: text.slice(from), control: false });
@@ -191,4 +191,22 @@ export function isWebUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What to say when no rule failed. "No rule failed" alone would read as a clean bill of health even when nothing
+ * could be judged, so it is said only when at least one rule passed.
+ */
+export function noFailureMessage(passed: number, notEvaluated: number): { healthy: boolean; text: string } {
+  if (passed > 0) {
+    const rest = notEvaluated > 0 ? `; ${plural(notEvaluated, 'rule')} could not be evaluated` : '';
+    return { healthy: true, text: `No rule failed${rest}.` };
+  }
+  if (notEvaluated > 0) {
+    return {
+      healthy: false,
+      text: `No rule reached a verdict: ${plural(notEvaluated, 'rule')} could not be evaluated.`,
+    };
+  }
+  return { healthy: false, text: 'No rule was run.' };
 }

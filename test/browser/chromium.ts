@@ -35,7 +35,9 @@ export function chromiumAvailable(
 ): boolean {
   if (exists(CHROMIUM_PATH)) return true;
   if (env.CI) {
-    throw new Error(`Chromium is missing at ${CHROMIUM_PATH} and CI is set, so browser tests may not be skipped: ${INSTALL_HINT}.`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM_PATH} and CI is set, so browser tests may not be skipped: ${INSTALL_HINT}.`,
+    );
   }
   const rule = '!'.repeat(100);
   console.warn(`\n${rule}\n!! SKIPPING BROWSER TESTS: no Chromium at ${CHROMIUM_PATH}; ${INSTALL_HINT}.\n${rule}\n`);

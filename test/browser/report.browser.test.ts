@@ -130,6 +130,30 @@ describe.skipIf(!chromiumAvailable())('HTML report in Chromium', () => {
     });
   });
 
+  it('has a watcher that would catch a request, a script error and a dialog', async () => {
+    // The negative control: a page without our CSP that does everything a report must not.
+    const file = join(artifacts, 'watcher-control.html');
+    writeFileSync(
+      file,
+      '<!doctype html><title>control</title><img src="http://127.0.0.1:9/pixel.png">' +
+        '<script>alert("fired"); console.error("logged"); throw new Error("thrown");</script>',
+    );
+    const page = await browser.newPage();
+    try {
+      const url = pathToFileURL(file).href;
+      const watch = await watchPage(page, url);
+      await page.goto(url);
+      await page.waitForLoadState('load');
+      expect(watch.requests).toEqual([url, 'http://127.0.0.1:9/pixel.png']);
+      expect(watch.failedRequests).toEqual([expect.stringContaining('http://127.0.0.1:9/pixel.png')]);
+      expect(watch.dialogs).toEqual(['alert: fired']);
+      expect(watch.consoleErrors).toContain('logged');
+      expect(watch.pageErrors).toEqual([expect.stringContaining('thrown')]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('shows hostile strings as text', async () => {
     const report = hostileReport();
     const file = join(artifacts, 'report-hostile-text.html');
@@ -139,7 +163,7 @@ describe.skipIf(!chromiumAvailable())('HTML report in Chromium', () => {
       const url = pathToFileURL(file).href;
       const watch = await watchPage(page, url);
       await page.goto(url);
-      const text = await page.evaluate(() => document.body.innerText);
+      const text = await page.evaluate(() => document.body.textContent ?? '');
       const title = await page.title();
       expect(title).toContain(hostileStrings.script);
       for (const value of [
@@ -154,6 +178,7 @@ describe.skipIf(!chromiumAvailable())('HTML report in Chromium', () => {
       }
       expect(text).toContain('\\x1b[2J\\x1b[H\\x1b[31mRED\\x1b[0m');
       expect(text).toContain('\\u202etxt.exe');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
       expect(text).not.toMatch(/[\u001b\u009b\u202e]/);
       expect(await page.$$eval('a[href^="javascript:"], a[href^="data:"]', (links) => links.length)).toBe(0);
       expect(watch.dialogs).toEqual([]);
