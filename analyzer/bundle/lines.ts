@@ -38,6 +38,8 @@ export class LineSplitter {
   readonly #onLine: LineHandler;
   readonly #maxLineBytes: number;
   readonly #filters: readonly Buffer[] | undefined;
+  /** What is searched for: fewer byte strings that together occur in every filter (see chooseAnchors). */
+  readonly #anchors: readonly Buffer[];
   /** Start of the current unfinished line, kept across chunks (at most maxLineBytes). */
   #carry: Buffer[] = [];
   #carryBytes = 0;
@@ -48,6 +50,7 @@ export class LineSplitter {
     this.#onLine = onLine;
     this.#maxLineBytes = options.maxLineBytes;
     this.#filters = options.filters && options.filters.length > 0 ? options.filters : undefined;
+    this.#anchors = this.#filters ? chooseAnchors(this.#filters) : [];
   }
 
   write(chunk: Buffer): void {
@@ -134,16 +137,16 @@ export class LineSplitter {
   /** Only lines containing a filter; the others are counted, not decoded. */
   #scanFiltered(block: Buffer): void {
     const filters = this.#filters as readonly Buffer[];
-    // Collect the start offsets of lines that contain a match, in order, without duplicates.
+    // Collect the start offsets of lines that contain an anchor, in order, without duplicates.
     let hits: number[] | undefined;
-    for (const filter of filters) {
-      let at = block.indexOf(filter);
+    for (const anchor of this.#anchors) {
+      let at = block.indexOf(anchor);
       while (at !== -1) {
         const lineStart = block.lastIndexOf(NEWLINE, at) + 1;
         hits ??= [];
         hits.push(lineStart);
         const lineEnd = block.indexOf(NEWLINE, at);
-        at = lineEnd === -1 ? -1 : block.indexOf(filter, lineEnd + 1);
+        at = lineEnd === -1 ? -1 : block.indexOf(anchor, lineEnd + 1);
       }
     }
     const firstLineNumber = this.lines + 1;
@@ -151,9 +154,7 @@ export class LineSplitter {
       this.lines += countNewlines(block, 0, block.length);
       return;
     }
-    if (filters.length > 1) {
-      hits.sort((a, b) => a - b);
-    }
+    if (this.#anchors.length > 1) hits.sort((a, b) => a - b);
     let counted = 0;
     let lineNumber = firstLineNumber;
     let previous = -1;
@@ -164,6 +165,8 @@ export class LineSplitter {
       counted = lineStart;
       const newline = block.indexOf(NEWLINE, lineStart);
       const lineEnd = newline === -1 ? block.length : newline;
+      // An anchor is only part of a filter: the line must hold a whole one.
+      if (!containsAny(block.subarray(lineStart, lineEnd), filters)) continue;
       const long = lineEnd - lineStart > this.#maxLineBytes;
       if (long) this.longLines++;
       this.#deliver(block, lineStart, long ? lineStart + this.#maxLineBytes : lineEnd, lineNumber, long);
@@ -182,6 +185,37 @@ export class LineSplitter {
 }
 
 const ENDS_CAP = 4096;
+const MIN_ANCHOR_BYTES = 4;
+
+/**
+ * Fewer search strings than filters: each Buffer#indexOf pass over a gigabyte costs about a quarter of a second,
+ * so filters sharing a substring ('Probe failed', 'Probe errored', 'probe, will be restarted' share 'robe') are
+ * searched once by that substring and confirmed per matching line. Greedy: the substring of at least
+ * MIN_ANCHOR_BYTES that occurs in the most remaining filters (longest on ties), until all are covered.
+ */
+export function chooseAnchors(filters: readonly Buffer[]): Buffer[] {
+  let remaining = [...filters];
+  const anchors: Buffer[] = [];
+  while (remaining.length > 0) {
+    let best: Buffer = remaining[0] as Buffer;
+    let bestCover = 1;
+    for (const filter of remaining) {
+      for (let start = 0; start + MIN_ANCHOR_BYTES <= filter.length; start++) {
+        for (let end = start + MIN_ANCHOR_BYTES; end <= filter.length; end++) {
+          const candidate = filter.subarray(start, end);
+          const cover = remaining.filter((other) => other.indexOf(candidate) !== -1).length;
+          if (cover > bestCover || (cover === bestCover && candidate.length > best.length)) {
+            best = candidate;
+            bestCover = cover;
+          }
+        }
+      }
+    }
+    anchors.push(Buffer.from(best));
+    remaining = remaining.filter((filter) => filter.indexOf(best) === -1);
+  }
+  return anchors;
+}
 
 function trimLine(buffer: Buffer, start: number, end: number): string {
   let stop = end;

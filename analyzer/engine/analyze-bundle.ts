@@ -587,6 +587,7 @@ function finalize(
     facts: d.outcome.facts ?? [],
     tables: d.outcome.tables ?? [],
     remediation: verdict === 'fail' ? [...(d.outcome.remediation ?? []), ...meta.remediation] : [],
+    ...(verdict === 'fail' ? { rationale: meta.description } : {}),
     caveats: [...(d.outcome.caveats ?? []), ...caveats],
   });
 
