@@ -1,30 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type CgroupCpuStatEvent, cgroupCpuStatParser, summarizeCpuStat } from './cgroup-cpu-stat.ts';
+import { cgroupCpuStatParser, summarizeCpuStat } from './cgroup-cpu-stat.ts';
+import { headerSample, parseLines } from './test-kit.ts';
 
-function parse(text: string): CgroupCpuStatEvent[] {
-  const parser = cgroupCpuStatParser.create();
-  const events: CgroupCpuStatEvent[] = [];
-  const emit = (event: CgroupCpuStatEvent) => events.push(event);
-  text.split('\n').forEach((raw, index) => {
-    parser.push(raw, index + 1, emit);
-  });
-  parser.end?.(emit);
-  return events;
-}
-
-/** The sample in the module's header comment: the documented example is the one tested. */
-function headerSample(): string {
-  const source = readFileSync(new URL('./cgroup-cpu-stat.ts', import.meta.url), 'utf8');
-  const start = source.indexOf(' * Sample (parsed by the test):');
-  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
-  return block
-    .split('\n')
-    .map((line) => line.slice(5))
-    .join('\n');
-}
-
-const HEADER_SAMPLE = headerSample();
+const HEADER_SAMPLE = headerSample(new URL('./cgroup-cpu-stat.ts', import.meta.url));
 
 // cgroup v2 on kernel 6.1 (AL2023) writes all nine keys.
 const V2_FULL = `usage_usec 171263
@@ -46,7 +24,7 @@ burst_time 0`;
 
 describe('cgroupCpuStatParser', () => {
   it('parses the header sample into stats and a summary', () => {
-    const events = parse(HEADER_SAMPLE);
+    const events = parseLines(cgroupCpuStatParser, HEADER_SAMPLE);
     expect(events[0]).toEqual({
       kind: 'stat',
       line: 1,
@@ -70,7 +48,7 @@ describe('cgroupCpuStatParser', () => {
   });
 
   it('reads dotted v2 keys', () => {
-    const events = parse(V2_FULL);
+    const events = parseLines(cgroupCpuStatParser, V2_FULL);
     expect(events.find((event) => event.kind === 'stat' && event.key === 'core_sched.force_idle_usec')).toMatchObject({
       line: 4,
       value: 0,
@@ -79,7 +57,7 @@ describe('cgroupCpuStatParser', () => {
   });
 
   it('converts v1 throttled_time from nanoseconds to microseconds', () => {
-    const summary = parse(V1).at(-1);
+    const summary = parseLines(cgroupCpuStatParser, V1).at(-1);
     expect(summary).toEqual({
       kind: 'summary',
       line: 0,
@@ -100,7 +78,10 @@ describe('cgroupCpuStatParser', () => {
   });
 
   it('marks malformed lines unparsed and emits no summary without stats', () => {
-    const events = parse('nr_periods\nnr_throttled -3\ncat: /sys/fs/cgroup/cpu.stat: No such file or directory\n');
+    const events = parseLines(
+      cgroupCpuStatParser,
+      'nr_periods\nnr_throttled -3\ncat: /sys/fs/cgroup/cpu.stat: No such file or directory\n',
+    );
     expect(events.map((event) => event.kind)).toEqual(['unparsed', 'unparsed', 'unparsed']);
     expect(events[0]).toMatchObject({ line: 1, reason: 'expected "<key> <integer>"' });
   });

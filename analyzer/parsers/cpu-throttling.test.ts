@@ -1,33 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type CpuThrottlingEvent, cpuThrottlingParser, decodeKubepodsPath } from './cpu-throttling.ts';
-
-function parse(text: string): CpuThrottlingEvent[] {
-  const parser = cpuThrottlingParser.create();
-  const events: CpuThrottlingEvent[] = [];
-  const emit = (event: CpuThrottlingEvent) => events.push(event);
-  text.split('\n').forEach((raw, index) => {
-    parser.push(raw, index + 1, emit);
-  });
-  parser.end?.(emit);
-  return events;
-}
-
-/** The sample in the module's header comment: the documented example is the one tested. */
-function headerSample(): string {
-  const source = readFileSync(new URL('./cpu-throttling.ts', import.meta.url), 'utf8');
-  const start = source.indexOf(' * Sample (parsed by the test):');
-  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
-  return block
-    .split('\n')
-    .map((line) => line.slice(5))
-    .join('\n');
-}
+import { cpuThrottlingParser, decodeKubepodsPath } from './cpu-throttling.ts';
+import { headerSample, parseLines } from './test-kit.ts';
 
 const CONTAINER_ID = '9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b';
 const V1_PATH = `/sys/fs/cgroup/cpu,cpuacct/kubepods/burstable/pod0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/${CONTAINER_ID}/cpu.stat`;
 
-const HEADER_SAMPLE = headerSample();
+const HEADER_SAMPLE = headerSample(new URL('./cpu-throttling.ts', import.meta.url));
 
 // Two blocks as the stock script appends them on an AL2023 node (cgroup v2, systemd driver, pid_max 4194304): the
 // aws-node container with one 7-digit pid, then a guaranteed pod whose pids were all too short to match `^<pid>`.
@@ -56,7 +34,7 @@ burst_usec 0
 
 describe('cpuThrottlingParser', () => {
   it('parses the header sample: one v1 block with a ps row, decoded and summarised', () => {
-    expect(parse(HEADER_SAMPLE)).toEqual([
+    expect(parseLines(cpuThrottlingParser, HEADER_SAMPLE)).toEqual([
       {
         kind: 'cgroup',
         line: 1,
@@ -78,7 +56,7 @@ describe('cpuThrottlingParser', () => {
   });
 
   it('splits v2 blocks on blank lines and decodes systemd slice names', () => {
-    const events = parse(V2_FILE);
+    const events = parseLines(cpuThrottlingParser, V2_FILE);
     expect(events.map((event) => event.kind)).toEqual(['cgroup', 'cgroup']);
     const [awsNode, guaranteed] = events;
     expect(awsNode).toMatchObject({
@@ -103,7 +81,7 @@ describe('cpuThrottlingParser', () => {
   it('keeps one row per pid when grep "^<pid>" matched the same row twice', () => {
     const text = ['/sys/fs/cgroup/system.slice/containerd.service/cpu.stat', 'nr_periods 5', 'nr_throttled 2'];
     text.push('12345 ?        Ssl    9:01 /usr/bin/containerd', '12345 ?        Ssl    9:01 /usr/bin/containerd');
-    const [block] = parse(text.join('\n'));
+    const [block] = parseLines(cpuThrottlingParser, text.join('\n'));
     expect(block).toMatchObject({ kind: 'cgroup', cgroupPath: '/sys/fs/cgroup/system.slice/containerd.service' });
     expect(block?.kind === 'cgroup' && block.processes.map((process) => process.pid)).toEqual([12345]);
     expect(block).not.toHaveProperty('podUid');
@@ -111,13 +89,14 @@ describe('cpuThrottlingParser', () => {
   });
 
   it('reports the no-throttling marker', () => {
-    expect(parse('No CPU Throttling Found')).toEqual([
+    expect(parseLines(cpuThrottlingParser, 'No CPU Throttling Found')).toEqual([
       { kind: 'no-throttling', line: 1, raw: 'No CPU Throttling Found' },
     ]);
   });
 
   it('marks lines of a head-cut file and junk inside a block unparsed, and closes a block without a blank line', () => {
-    const events = parse(
+    const events = parseLines(
+      cpuThrottlingParser,
       [
         'throttled_usec 77',
         '4242 ?        S      0:00 /pause',

@@ -1,44 +1,22 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type IpamdLogEntry, type IpamdLogEvent, ipamdLogParser } from './ipamd-log.ts';
-
-function parse(lines: string[]): IpamdLogEvent[] {
-  const parser = ipamdLogParser.create();
-  const events: IpamdLogEvent[] = [];
-  lines.forEach((raw, index) => {
-    parser.push(raw, index + 1, (event) => events.push(event));
-  });
-  parser.end?.((event) => events.push(event));
-  return events;
-}
+import { type IpamdLogEntry, ipamdLogParser } from './ipamd-log.ts';
+import { headerSample, parseLines, unparsedReason } from './test-kit.ts';
 
 function entry(raw: string): IpamdLogEntry {
-  const [event] = parse([raw]);
+  const [event] = parseLines(ipamdLogParser, [raw]);
   if (event?.kind !== 'entry') throw new Error(`expected an entry, got ${JSON.stringify(event)}`);
   return event;
 }
 
 function reasonFor(raw: string): string | undefined {
-  const events = parse([raw]);
-  expect(events).toHaveLength(1);
-  return events[0]?.kind === 'unparsed' ? events[0].reason : undefined;
-}
-
-/** The sample lines of the module's header comment, so the documentation cannot go stale. */
-function headerSample(): string[] {
-  const source = readFileSync(new URL('./ipamd-log.ts', import.meta.url), 'utf8');
-  const header = source.slice(source.indexOf(' * Sample'), source.indexOf(' */'));
-  return header
-    .split('\n')
-    .filter((line) => line.startsWith(' *   '))
-    .map((line) => line.slice(5));
+  return unparsedReason(ipamdLogParser, raw);
 }
 
 describe('ipamdLogParser: the header sample', () => {
   it('parses every sample line of the module comment', () => {
-    const sample = headerSample();
+    const sample = headerSample(new URL('./ipamd-log.ts', import.meta.url));
     expect(sample).toHaveLength(4);
-    const events = parse(sample);
+    const events = parseLines(ipamdLogParser, sample);
     expect(events.every((event) => event.kind === 'entry')).toBe(true);
     expect(events.map((event) => (event.kind === 'entry' ? event.level : ''))).toEqual([
       'info',
@@ -170,7 +148,7 @@ describe('ipamdLogParser: malformed input', () => {
     const parser = ipamdLogParser.create();
     let count = 0;
     let pushed = 0;
-    for (const sample of headerSample()) {
+    for (const sample of headerSample(new URL('./ipamd-log.ts', import.meta.url))) {
       for (let end = 0; end <= sample.length; end++) {
         parser.push(sample.slice(0, end), ++pushed, () => {
           count++;

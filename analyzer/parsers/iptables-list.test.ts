@@ -1,32 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { LONG_LINE_MARK } from '../bundle/lines.ts';
-import { type IptablesListEvent, iptablesListParser } from './iptables-list.ts';
-
-function parse(text: string): IptablesListEvent[] {
-  const parser = iptablesListParser.create();
-  const events: IptablesListEvent[] = [];
-  const emit = (event: IptablesListEvent) => events.push(event);
-  text.split('\n').forEach((raw, index) => {
-    parser.push(raw, index + 1, emit);
-  });
-  parser.end?.(emit);
-  return events;
-}
-
-function ofKind<K extends IptablesListEvent['kind']>(events: IptablesListEvent[], kind: K) {
-  return events.filter((event): event is Extract<IptablesListEvent, { kind: K }> => event.kind === kind);
-}
+import { iptablesListParser } from './iptables-list.ts';
+import { headerSample, ofKind, parseLines } from './test-kit.ts';
 
 const COLUMNS = ' pkts bytes target     prot opt in     out     source               destination         ';
 
-const HEADER_SAMPLE = [
-  'Chain FORWARD (policy DROP 12 packets, 720 bytes)',
-  ' pkts bytes target     prot opt in     out     source               destination',
-  '1538K  775M ACCEPT     all  --  *      *       0.0.0.0/0            0.0.0.0/0            ctstate RELATED,ESTABLISHED',
-  '    0     0            all  --  *      *       0.0.0.0/0            0.0.0.0/0',
-  '=======',
-  'Total Number of Rules: 2',
-].join('\n');
+const HEADER_SAMPLE = headerSample(new URL('./iptables-list.ts', import.meta.url));
 
 // The stock script's networking/iptables-nat.txt from an AL2 node (iptables 1.8.4 legacy, VPC CNI with two VPC
 // CIDRs, so AWS-SNAT-CHAIN-0 hands over to AWS-SNAT-CHAIN-1), trimmed; the column headers keep their trailing blanks.
@@ -80,7 +59,7 @@ const IP6TABLES_LEGACY = `Chain FORWARD (policy ACCEPT 0 packets, 0 bytes)
 
 describe('iptablesListParser', () => {
   it('parses the header sample', () => {
-    expect(parse(HEADER_SAMPLE)).toEqual([
+    expect(parseLines(iptablesListParser, HEADER_SAMPLE)).toEqual([
       {
         kind: 'chain',
         line: 1,
@@ -132,7 +111,7 @@ describe('iptablesListParser', () => {
   });
 
   it("reads the stock script's nat listing: policies, references, suffixed counters, inverted columns, trailer", () => {
-    const events = parse(STOCK_NAT);
+    const events = parseLines(iptablesListParser, STOCK_NAT);
     expect(ofKind(events, 'unparsed')).toEqual([]);
     expect(
       ofKind(events, 'chain').map((event) => [event.chain, event.policy, event.references ?? event.packets]),
@@ -178,7 +157,7 @@ describe('iptablesListParser', () => {
   });
 
   it('reads ip6tables rows with an empty target and a protocol glued to the opt column', () => {
-    const rules = ofKind(parse(IP6TABLES_CURRENT), 'rule');
+    const rules = ofKind(parseLines(iptablesListParser, IP6TABLES_CURRENT), 'rule');
     expect(rules.map((rule) => [rule.target, rule.prot, rule.opt, rule.in, rule.out, rule.extra])).toEqual([
       ['ACCEPT', 'all', '--', 'eth2', 'eth3', ''],
       [null, 'ipv6-icmp', '--', '*', '*', 'ipv6-icmptype 1 code 0'],
@@ -189,7 +168,7 @@ describe('iptablesListParser', () => {
   });
 
   it('reads old ip6tables rows that have no opt column', () => {
-    const rules = ofKind(parse(IP6TABLES_LEGACY), 'rule');
+    const rules = ofKind(parseLines(iptablesListParser, IP6TABLES_LEGACY), 'rule');
     expect(
       rules.map((rule) => [rule.target, rule.prot, rule.opt, rule.in, rule.out, rule.source, rule.destination]),
     ).toEqual([
@@ -200,7 +179,8 @@ describe('iptablesListParser', () => {
   });
 
   it('reads --line-numbers listings, inverted protocols and the other chain header forms', () => {
-    const events = parse(
+    const events = parseLines(
+      iptablesListParser,
       [
         'Chain POSTROUTING (policy ACCEPT 226 packets, 14449 bytes)',
         'num   pkts bytes target     prot opt in     out     source               destination',
@@ -232,7 +212,8 @@ describe('iptablesListParser', () => {
 
   it('reads exact counters (-x) and an empty target after them', () => {
     const rules = ofKind(
-      parse(
+      parseLines(
+        iptablesListParser,
         [
           'Chain FORWARD (policy DROP 12 packets, 720 bytes)',
           '    pkts      bytes target     prot opt in     out     source               destination',
@@ -249,9 +230,10 @@ describe('iptablesListParser', () => {
   });
 
   it('reports the legacy-tables notice as a warning', () => {
-    const events = parse(
-      `# Warning: iptables-legacy tables present, use iptables-legacy to see them\n${HEADER_SAMPLE}`,
-    );
+    const events = parseLines(iptablesListParser, [
+      '# Warning: iptables-legacy tables present, use iptables-legacy to see them',
+      ...HEADER_SAMPLE,
+    ]);
     expect(events[0]).toEqual({
       kind: 'warning',
       line: 1,
@@ -262,12 +244,16 @@ describe('iptablesListParser', () => {
 
   it('keeps the columns of a row the reader cut, marked', () => {
     const raw = `  469 28172 SNAT       all  --  *      !vlan+  0.0.0.0/0            0.0.0.0/0            /* AWS, SN${LONG_LINE_MARK}`;
-    const [rule] = ofKind(parse(`Chain AWS-SNAT-CHAIN-1 (1 references)\n${COLUMNS}\n${raw}`), 'rule');
+    const [rule] = ofKind(
+      parseLines(iptablesListParser, `Chain AWS-SNAT-CHAIN-1 (1 references)\n${COLUMNS}\n${raw}`),
+      'rule',
+    );
     expect(rule).toMatchObject({ target: 'SNAT', out: '!vlan+', extra: '/* AWS, SN', cut: true });
   });
 
   it('marks rows before a chain, truncated rows, bad counters, non -v listings, junk and binary bytes unparsed', () => {
-    const events = parse(
+    const events = parseLines(
+      iptablesListParser,
       [
         '    0     0 ACCEPT     all  --  *      *       0.0.0.0/0            0.0.0.0/0',
         "iptables v1.8.4 (legacy): can't initialize iptables table `nat': Permission denied (you must be root)",

@@ -1,38 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type JournalEntry, type JournalEvent, journalParser, parseStructured } from './journal.ts';
+import { type JournalEntry, journalParser, parseStructured } from './journal.ts';
+import { headerSample, parseLines, unparsedReason } from './test-kit.ts';
 import type { ParseContext } from './types.ts';
 
-function parse(lines: string[], context?: ParseContext): JournalEvent[] {
-  const parser = journalParser.create(context);
-  const events: JournalEvent[] = [];
-  lines.forEach((raw, index) => {
-    parser.push(raw, index + 1, (event) => events.push(event));
-  });
-  parser.end?.((event) => events.push(event));
-  return events;
-}
-
 function entry(raw: string, context?: ParseContext): JournalEntry {
-  const [event] = parse([raw], context);
+  const [event] = parseLines(journalParser, [raw], context);
   if (event?.kind !== 'entry') throw new Error(`expected an entry, got ${JSON.stringify(event)}`);
   return event;
 }
 
 function reasonFor(raw: string): string | undefined {
-  const events = parse([raw]);
-  expect(events).toHaveLength(1);
-  return events[0]?.kind === 'unparsed' ? events[0].reason : undefined;
-}
-
-/** The sample lines of the module's header comment (the ` *   ` lines after `Sample`), so the doc cannot go stale. */
-function headerSample(): string[] {
-  const source = readFileSync(new URL('./journal.ts', import.meta.url), 'utf8');
-  const header = source.slice(source.indexOf(' * Sample'), source.indexOf(' */'));
-  return header
-    .split('\n')
-    .filter((line) => line.startsWith(' *   '))
-    .map((line) => line.slice(5));
+  return unparsedReason(journalParser, raw);
 }
 
 const PROBE_FAILED =
@@ -40,9 +18,9 @@ const PROBE_FAILED =
 
 describe('journalParser: the header sample', () => {
   it('parses every sample line of the module comment', () => {
-    const sample = headerSample();
+    const sample = headerSample(new URL('./journal.ts', import.meta.url));
     expect(sample).toHaveLength(5);
-    const events = parse(sample, { referenceYear: 2026 });
+    const events = parseLines(journalParser, sample, { referenceYear: 2026 });
     expect(events.map((event) => event.kind)).toEqual(['meta', 'entry', 'entry', 'entry', 'entry']);
     const [meta, probe, message, containerd, kernel] = events;
     expect(meta).toMatchObject({ kind: 'meta', line: 1, text: expect.stringMatching(/^Logs begin at Mon 2026-11-09/) });
@@ -98,7 +76,8 @@ describe('journalParser: timestamp layouts', () => {
 
   it('dates December lines of a file written in January to the year before (referenceTime)', () => {
     const context = { referenceTime: Date.UTC(2027, 0, 3, 12, 0, 0) };
-    const events = parse(
+    const events = parseLines(
+      journalParser,
       ['Dec 31 23:59:59 host kubelet[1]: last of the year', 'Jan 01 00:00:01 host kubelet[1]: first of the next'],
       context,
     );
@@ -209,7 +188,7 @@ describe('journalParser: identifiers and meta lines', () => {
     ['-- Boot 3f2c0d9a5b6e4c1f8a7d6e5f4a3b2c1d --', 'Boot 3f2c0d9a5b6e4c1f8a7d6e5f4a3b2c1d'],
     ['-- Reboot --', 'Reboot'],
   ])('reads the journalctl line %s as meta', (raw, text) => {
-    expect(parse([raw])).toEqual([{ kind: 'meta', line: 1, raw, text }]);
+    expect(parseLines(journalParser, [raw])).toEqual([{ kind: 'meta', line: 1, raw, text }]);
   });
 });
 
@@ -262,7 +241,7 @@ describe('journalParser: klog multi-line values split across journal entries', (
     'May 16 18:34:39 aks-node kubelet[4052]: I0516 18:34:39.885628    4052 prober.go:107] "Probe failed" probeType="Liveness" pod="default/liveness-exec" podUID="93e17ecc-ab55-461a-b526-29248d2554ad" containerName="liveness" probeResult="failure" output=<';
 
   it('marks the value lines and the closing line (journald 228+ keeps the indent, journalctl shows the tab as spaces)', () => {
-    const events = parse([
+    const events = parseLines(journalParser, [
       opening,
       "May 16 18:34:39 aks-node kubelet[4052]:         cat: can't open '/tmp/healthy': No such file or directory",
       'May 16 18:34:39 aks-node containerd[900]: unrelated',
@@ -275,7 +254,7 @@ describe('journalParser: klog multi-line values split across journal entries', (
   });
 
   it('handles the stripped form journald before 228 (AL2) writes, and pairs after the closing ">"', () => {
-    const events = parse([
+    const events = parseLines(journalParser, [
       'Jul 05 17:43:12 host kubelet[1500]: E0705 17:43:12.908344    1500 prober.go:118] "Probe errored" err=<',
       'Jul 05 17:43:12 host kubelet[1500]: rpc error: code = NotFound',
       'Jul 05 17:43:12 host kubelet[1500]: desc = container is not created or running',
@@ -298,9 +277,12 @@ describe('journalParser: klog multi-line values split across journal entries', (
   });
 
   it('closes an open value when kubelet restarts or logs a new klog line', () => {
-    const restarted = parse([opening, 'May 16 18:34:40 aks-node kubelet[5000]: Flag --foo has been deprecated']);
+    const restarted = parseLines(journalParser, [
+      opening,
+      'May 16 18:34:40 aks-node kubelet[5000]: Flag --foo has been deprecated',
+    ]);
     expect((restarted[1] as JournalEntry).continuationOf).toBeUndefined();
-    const next = parse([
+    const next = parseLines(journalParser, [
       opening,
       'May 16 18:34:40 aks-node kubelet[4052]: I0516 18:34:40.000001    4052 kubelet.go:1] "x"',
       'May 16 18:34:40 aks-node kubelet[4052]: plain line',
@@ -337,7 +319,11 @@ describe('journalParser: malformed input', () => {
     const emit = () => {
       count++;
     };
-    const samples = [PROBE_FAILED, ...headerSample(), '<30>1 2026-11-20T08:41:07.123456+00:00 h a 1 - [x y="z"] m'];
+    const samples = [
+      PROBE_FAILED,
+      ...headerSample(new URL('./journal.ts', import.meta.url)),
+      '<30>1 2026-11-20T08:41:07.123456+00:00 h a 1 - [x y="z"] m',
+    ];
     let pushed = 0;
     for (const sample of samples) {
       for (let end = 0; end <= sample.length; end++) {

@@ -1,30 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type ProcMeminfoEvent, procMeminfoParser } from './proc-meminfo.ts';
+import { procMeminfoParser } from './proc-meminfo.ts';
+import { headerSample, parseLines } from './test-kit.ts';
 
-function parse(text: string): ProcMeminfoEvent[] {
-  const parser = procMeminfoParser.create();
-  const events: ProcMeminfoEvent[] = [];
-  const emit = (event: ProcMeminfoEvent) => events.push(event);
-  text.split('\n').forEach((raw, index) => {
-    parser.push(raw, index + 1, emit);
-  });
-  parser.end?.(emit);
-  return events;
-}
-
-/** The sample in the module's header comment: the documented example is the one tested. */
-function headerSample(): string {
-  const source = readFileSync(new URL('./proc-meminfo.ts', import.meta.url), 'utf8');
-  const start = source.indexOf(' * Sample (parsed by the test):');
-  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
-  return block
-    .split('\n')
-    .map((line) => line.slice(5))
-    .join('\n');
-}
-
-const HEADER_SAMPLE = headerSample();
+const HEADER_SAMPLE = headerSample(new URL('./proc-meminfo.ts', import.meta.url));
 
 // An m5.xlarge on AL2023 (kernel 6.1), trimmed to the lines that exercise each shape.
 const AL2023_NODE = `MemTotal:       16092276 kB
@@ -48,7 +26,7 @@ DirectMap1G:     9437184 kB`;
 
 describe('procMeminfoParser', () => {
   it('parses the header sample into fields and a summary', () => {
-    const events = parse(HEADER_SAMPLE);
+    const events = parseLines(procMeminfoParser, HEADER_SAMPLE);
     expect(events[0]).toEqual({
       kind: 'field',
       line: 1,
@@ -71,7 +49,7 @@ describe('procMeminfoParser', () => {
   });
 
   it('keeps HugePages_* as page counts with no bytes, and Hugetlb/Hugepagesize as sizes', () => {
-    const events = parse(AL2023_NODE);
+    const events = parseLines(procMeminfoParser, AL2023_NODE);
     const hugePagesTotal = events.find((event) => event.kind === 'field' && event.key === 'HugePages_Total');
     expect(hugePagesTotal).toEqual({
       kind: 'field',
@@ -91,7 +69,10 @@ describe('procMeminfoParser', () => {
   });
 
   it('marks malformed lines unparsed and still summarises the good ones', () => {
-    const events = parse('MemTotal: 1024 kB\nMemFree 12 kB\nMemAvailable: lots kB\nCached: 12 MB\n\nSwapTotal: 0 kB');
+    const events = parseLines(
+      procMeminfoParser,
+      'MemTotal: 1024 kB\nMemFree 12 kB\nMemAvailable: lots kB\nCached: 12 MB\n\nSwapTotal: 0 kB',
+    );
     expect(events.map((event) => event.kind)).toEqual([
       'field',
       'unparsed',
@@ -105,7 +86,9 @@ describe('procMeminfoParser', () => {
   });
 
   it('emits no summary for a file without a readable line', () => {
-    expect(parse('cat: /proc/meminfo: Permission denied').map((event) => event.kind)).toEqual(['unparsed']);
-    expect(parse('')).toEqual([]);
+    expect(parseLines(procMeminfoParser, 'cat: /proc/meminfo: Permission denied').map((event) => event.kind)).toEqual([
+      'unparsed',
+    ]);
+    expect(parseLines(procMeminfoParser, '')).toEqual([]);
   });
 });

@@ -1,30 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type ProcStatEvent, procStatParser } from './proc-stat.ts';
+import { procStatParser } from './proc-stat.ts';
+import { headerSample, parseLines } from './test-kit.ts';
 
-function parse(text: string): ProcStatEvent[] {
-  const parser = procStatParser.create();
-  const events: ProcStatEvent[] = [];
-  const emit = (event: ProcStatEvent) => events.push(event);
-  text.split('\n').forEach((raw, index) => {
-    parser.push(raw, index + 1, emit);
-  });
-  parser.end?.(emit);
-  return events;
-}
-
-/** The sample in the module's header comment: the documented example is the one tested. */
-function headerSample(): string {
-  const source = readFileSync(new URL('./proc-stat.ts', import.meta.url), 'utf8');
-  const start = source.indexOf(' * Sample (parsed by the test):');
-  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
-  return block
-    .split('\n')
-    .map((line) => line.slice(5))
-    .join('\n');
-}
-
-const HEADER_SAMPLE = headerSample();
+const HEADER_SAMPLE = headerSample(new URL('./proc-stat.ts', import.meta.url));
 
 // A 2-vCPU node on kernel 5.10 with steal time, as `cat /proc/stat` writes it.
 const NODE = `cpu  2255 34 2290 22625563 6290 127 456 1911 0 0
@@ -40,7 +18,7 @@ softirq 183433 0 21755 12 39 1137 231 21459 2263 0 96537`;
 
 describe('procStatParser', () => {
   it('parses the header sample', () => {
-    const events = parse(HEADER_SAMPLE);
+    const events = parseLines(procStatParser, HEADER_SAMPLE);
     expect(events).toEqual([
       {
         kind: 'cpu',
@@ -66,7 +44,7 @@ describe('procStatParser', () => {
   });
 
   it('reads a whole node file: steal, counters and a summary with btime', () => {
-    const events = parse(NODE);
+    const events = parseLines(procStatParser, NODE);
     expect(events.filter((event) => event.kind === 'unparsed')).toEqual([]);
     const cpu1 = events.find((event) => event.kind === 'cpu' && event.cpu === 'cpu1');
     expect(cpu1).toMatchObject({ index: 1, steal: 954, line: 3 });
@@ -89,17 +67,18 @@ describe('procStatParser', () => {
   });
 
   it('keeps missing columns of older kernels absent', () => {
-    const [cpu] = parse('cpu  2255 34 2290 22625563 6290 127 456');
+    const [cpu] = parseLines(procStatParser, 'cpu  2255 34 2290 22625563 6290 127 456');
     expect(cpu).toMatchObject({ kind: 'cpu', iowait: 6290, irq: 127, softirq: 456 });
     expect(cpu).not.toHaveProperty('steal');
     expect(cpu).not.toHaveProperty('guestNice');
-    const [oldest] = parse('cpu0 1 2 3 4');
+    const [oldest] = parseLines(procStatParser, 'cpu0 1 2 3 4');
     expect(oldest).toMatchObject({ kind: 'cpu', index: 0, idle: 4 });
     expect(oldest).not.toHaveProperty('iowait');
   });
 
   it('ignores 2.4-era lines and marks malformed ones unparsed', () => {
-    const events = parse(
+    const events = parseLines(
+      procStatParser,
       [
         'page 5741 1808',
         'disk_io: (3,0):(2,2,16,0,0)',

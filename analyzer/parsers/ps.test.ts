@@ -1,28 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type PsEvent, type PsProcessEvent, psParser } from './ps.ts';
-
-function parse(text: string): PsEvent[] {
-  const parser = psParser.create();
-  const events: PsEvent[] = [];
-  const emit = (event: PsEvent) => events.push(event);
-  text.split('\n').forEach((raw, index) => {
-    parser.push(raw, index + 1, emit);
-  });
-  parser.end?.(emit);
-  return events;
-}
-
-/** The sample in the module's header comment: the documented example is the one tested. */
-function headerSample(): string {
-  const source = readFileSync(new URL('./ps.ts', import.meta.url), 'utf8');
-  const start = source.indexOf(' * Sample (parsed by the test):');
-  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
-  return block
-    .split('\n')
-    .map((line) => line.slice(5))
-    .join('\n');
-}
+import { headerSample, parseLines } from './test-kit.ts';
 
 function processes(events: PsEvent[]): PsProcessEvent[] {
   return events.filter((event): event is PsProcessEvent => event.kind === 'process');
@@ -30,7 +8,7 @@ function processes(events: PsEvent[]): PsProcessEvent[] {
 
 const HEADER = 'USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND';
 
-const HEADER_SAMPLE = headerSample();
+const HEADER_SAMPLE = headerSample(new URL('./ps.ts', import.meta.url));
 
 // procps-ng 4 on AL2023 (7-wide PID), kernel threads under kthreadd, a " |  " continuation, and the header that
 // --headers repeats at the next page.
@@ -47,7 +25,7 @@ systemd+    1710  0,0  0,0  16116  7800 ?        Ss   Jan01   0:01 /usr/lib/syst
 
 describe('psParser', () => {
   it('parses the header sample', () => {
-    const events = parse(HEADER_SAMPLE);
+    const events = parseLines(psParser, HEADER_SAMPLE);
     expect(events).toHaveLength(4);
     expect(events[0]).toEqual({
       kind: 'process',
@@ -83,7 +61,7 @@ describe('psParser', () => {
   });
 
   it('skips the repeated header and reads forest depth, numeric and cut user names, comma decimals', () => {
-    const events = parse(AL2023);
+    const events = parseLines(psParser, AL2023);
     expect(events.filter((event) => event.kind === 'unparsed')).toEqual([]);
     const rows = processes(events);
     expect(rows.map((row) => [row.pid, row.depth, row.command])).toEqual([
@@ -102,12 +80,13 @@ describe('psParser', () => {
   });
 
   it('keeps a root command that itself contains "\\_"', () => {
-    const [row] = processes(parse('root 9 0.0 0.0 10 10 ? S 10:00 0:00 /bin/sh -c echo \\_ done'));
+    const [row] = processes(parseLines(psParser, 'root 9 0.0 0.0 10 10 ? S 10:00 0:00 /bin/sh -c echo \\_ done'));
     expect(row).toMatchObject({ command: '/bin/sh -c echo \\_ done', depth: 0 });
   });
 
   it('marks stderr lines, short rows, bad numbers and a foreign header unparsed', () => {
-    const events = parse(
+    const events = parseLines(
+      psParser,
       [
         'Signal 21 (TTIN) caught by ps (procps-ng version 3.3.10).',
         'root           1  0.0  0.1 171592 13308 ?        Ss   Jan01   1:02',

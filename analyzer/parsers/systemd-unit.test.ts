@@ -1,33 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { LONG_LINE_MARK } from '../bundle/lines.ts';
 import { type SystemdUnitEvent, systemdUnitParser } from './systemd-unit.ts';
-
-function parse(text: string): SystemdUnitEvent[] {
-  const parser = systemdUnitParser.create();
-  const events: SystemdUnitEvent[] = [];
-  const emit = (event: SystemdUnitEvent) => events.push(event);
-  text.split('\n').forEach((raw, index) => {
-    parser.push(raw, index + 1, emit);
-  });
-  parser.end?.(emit);
-  return events;
-}
-
-function ofKind<K extends SystemdUnitEvent['kind']>(events: SystemdUnitEvent[], kind: K) {
-  return events.filter((event): event is Extract<SystemdUnitEvent, { kind: K }> => event.kind === kind);
-}
+import { headerSample, ofKind, parseLines } from './test-kit.ts';
 
 function directive(events: SystemdUnitEvent[], key: string) {
   return ofKind(events, 'directive').filter((event) => event.key === key);
 }
 
-const HEADER_SAMPLE = [
-  '# /etc/systemd/system/kubelet.service',
-  '[Service]',
-  'ExecStartPre=/sbin/iptables -P FORWARD ACCEPT -w 5',
-  'ExecStart=/usr/bin/kubelet \\',
-  '    $NODEADM_KUBELET_ARGS',
-].join('\n');
+const HEADER_SAMPLE = headerSample(new URL('./systemd-unit.ts', import.meta.url));
 
 // `systemctl cat kubelet` on an AL2 node: awslabs/amazon-eks-ami templates/al2/runtime/kubelet.service (containerd
 // era) plus the two drop-ins bootstrap.sh writes.
@@ -100,7 +80,7 @@ ExecStartPre=`;
 
 describe('systemdUnitParser', () => {
   it('parses the header sample', () => {
-    expect(parse(HEADER_SAMPLE)).toEqual([
+    expect(parseLines(systemdUnitParser, HEADER_SAMPLE)).toEqual([
       {
         kind: 'file',
         line: 1,
@@ -130,7 +110,7 @@ describe('systemdUnitParser', () => {
   });
 
   it('reads the AL2 unit and its drop-ins, joining the ExecStart continuation', () => {
-    const events = parse(AL2_KUBELET);
+    const events = parseLines(systemdUnitParser, AL2_KUBELET);
     expect(ofKind(events, 'unparsed')).toEqual([]);
     expect(ofKind(events, 'file').map((event) => [event.line, event.path])).toEqual([
       [1, '/etc/systemd/system/kubelet.service'],
@@ -173,7 +153,7 @@ describe('systemdUnitParser', () => {
   });
 
   it('reads the AL2023 unit and keeps an empty assignment from a drop-in', () => {
-    const events = parse(AL2023_KUBELET_WITH_OVERRIDE);
+    const events = parseLines(systemdUnitParser, AL2023_KUBELET_WITH_OVERRIDE);
     expect(ofKind(events, 'unparsed')).toEqual([]);
     expect(directive(events, 'EnvironmentFile')).toEqual([
       expect.objectContaining({ value: '/etc/eks/kubelet/environment', section: 'Service' }),
@@ -192,7 +172,7 @@ describe('systemdUnitParser', () => {
   });
 
   it('reports a unit without files as missing', () => {
-    expect(parse('No files found for kubelet.service.')).toEqual([
+    expect(parseLines(systemdUnitParser, 'No files found for kubelet.service.')).toEqual([
       {
         kind: 'missing',
         line: 1,
@@ -204,7 +184,8 @@ describe('systemdUnitParser', () => {
   });
 
   it("reports systemctl's notices and still reads the file after them", () => {
-    const events = parse(
+    const events = parseLines(
+      systemdUnitParser,
       [
         '# Warning: kubelet.service changed on disk, the version systemd has loaded is outdated.',
         "# This output shows the current version of the unit's original fragment and drop-in files.",
@@ -225,7 +206,8 @@ describe('systemdUnitParser', () => {
   });
 
   it('reads a plain unit file without headers, and does not take a path comment inside a file for a header', () => {
-    const events = parse(
+    const events = parseLines(
+      systemdUnitParser,
       [
         '[Unit]',
         '# /usr/lib/systemd/system/kubelet.service is the packaged copy',
@@ -240,7 +222,8 @@ describe('systemdUnitParser', () => {
   });
 
   it('joins continuations the way systemd does: comments skipped, blank line ends, escaped backslash does not continue', () => {
-    const events = parse(
+    const events = parseLines(
+      systemdUnitParser,
       [
         '[Service]',
         'ExecStart=/usr/bin/kubelet \\',
@@ -262,7 +245,7 @@ describe('systemdUnitParser', () => {
 
   it('keeps a directive the reader cut, marked, and ends its continuation there', () => {
     const cutLine = `ExecStart=/usr/bin/kubelet --node-labels=team=a,tier=${LONG_LINE_MARK}`;
-    const events = parse(['[Service]', cutLine, 'Restart=always'].join('\n'));
+    const events = parseLines(systemdUnitParser, ['[Service]', cutLine, 'Restart=always'].join('\n'));
     expect(ofKind(events, 'directive')).toEqual([
       {
         kind: 'directive',
@@ -278,7 +261,8 @@ describe('systemdUnitParser', () => {
   });
 
   it('marks junk, binary bytes, orphan assignments and broken section headers unparsed', () => {
-    const events = parse(
+    const events = parseLines(
+      systemdUnitParser,
       [
         'ExecStart=/usr/bin/kubelet',
         'Failed to get D-Bus connection: Operation not permitted',
@@ -307,7 +291,7 @@ describe('systemdUnitParser', () => {
   });
 
   it('treats CRLF line ends like LF', () => {
-    const events = parse('[Service]\r\nExecStart=/usr/bin/kubelet \\\r\n  --v=2\r\n');
+    const events = parseLines(systemdUnitParser, '[Service]\r\nExecStart=/usr/bin/kubelet \\\r\n  --v=2\r\n');
     expect(directive(events, 'ExecStart')).toEqual([expect.objectContaining({ value: '/usr/bin/kubelet    --v=2' })]);
   });
 });

@@ -1,32 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type TopEvent, topParser } from './top.ts';
-
-function parse(text: string): TopEvent[] {
-  const parser = topParser.create();
-  const events: TopEvent[] = [];
-  const emit = (event: TopEvent) => events.push(event);
-  text.split('\n').forEach((raw, index) => {
-    parser.push(raw, index + 1, emit);
-  });
-  parser.end?.(emit);
-  return events;
-}
-
-/** The sample in the module's header comment: the documented example is the one tested. */
-function headerSample(): string {
-  const source = readFileSync(new URL('./top.ts', import.meta.url), 'utf8');
-  const start = source.indexOf(' * Sample (parsed by the test):');
-  const block = source.slice(source.indexOf('\n', start) + 1, source.indexOf('\n */', start));
-  return block
-    .split('\n')
-    .map((line) => line.slice(5))
-    .join('\n');
-}
-
-function ofKind<K extends TopEvent['kind']>(events: TopEvent[], kind: K): Extract<TopEvent, { kind: K }>[] {
-  return events.filter((event): event is Extract<TopEvent, { kind: K }> => event.kind === kind);
-}
+import { headerSample, ofKind, parseLines } from './test-kit.ts';
+import { topParser } from './top.ts';
 
 // procps-ng 4 on AL2023: the header sample plus more rows.
 const AL2023 = `top - 10:02:11 up 12 days,  3:04,  0 users,  load average: 7.90, 6.12, 4.01
@@ -61,9 +35,9 @@ Swap:  2097148k total,        0k used,  2097148k free,  2713528k cached`;
 
 describe('topParser', () => {
   it('parses the header sample (procps-ng 4)', () => {
-    const sample = parse(headerSample());
+    const sample = parseLines(topParser, headerSample(new URL('./top.ts', import.meta.url)));
     expect(sample.map((event) => event.kind)).toEqual(['uptime', 'tasks', 'cpu', 'memory', 'swap', 'process']);
-    const events = parse(AL2023);
+    const events = parseLines(topParser, AL2023);
     expect(events.slice(0, 6)).toEqual(sample);
     expect(ofKind(events, 'unparsed')).toEqual([]);
     expect(events.slice(0, 5)).toEqual([
@@ -135,7 +109,7 @@ describe('topParser', () => {
   });
 
   it('keeps scaled sizes as text with bytes, rt priorities and commands with spaces', () => {
-    const [, java, migration, tmux] = ofKind(parse(AL2023), 'process');
+    const [, java, migration, tmux] = ofKind(parseLines(topParser, AL2023), 'process');
     expect(java).toMatchObject({ pid: 812345, user: '1000', virt: '12.3g', res: '1.2g', shr: '512m', time: '2345:12' });
     expect(java?.resBytes).toBe(Math.round(1.2 * 1024 ** 3));
     expect(java?.shrBytes).toBe(512 * 1024 ** 2);
@@ -144,7 +118,7 @@ describe('topParser', () => {
   });
 
   it('reads procps-ng 3.3: KiB units, per-CPU lines, "up 5 min" and one user', () => {
-    const events = parse(AL2);
+    const events = parseLines(topParser, AL2);
     expect(ofKind(events, 'unparsed')).toEqual([]);
     expect(ofKind(events, 'uptime')[0]).toMatchObject({ upText: '5 min', upSeconds: 300, users: 1, load15: 0.59 });
     expect(ofKind(events, 'cpu')).toEqual([
@@ -156,7 +130,7 @@ describe('topParser', () => {
   });
 
   it('reads the procps 3.2 layout and adds the Swap line cached to buffCache', () => {
-    const events = parse(OLD);
+    const events = parseLines(topParser, OLD);
     expect(events.map((event) => event.kind)).toEqual(['uptime', 'tasks', 'cpu', 'memory', 'swap']);
     expect(events[0]).toMatchObject({ upText: '1:02', upSeconds: 3720, users: 2 });
     expect(events[2]).toMatchObject({ cpu: 'cpu', us: 0.3, id: 99.3, st: 0.1 });
@@ -173,7 +147,8 @@ describe('topParser', () => {
   });
 
   it('reads comma decimals, no user count and two CPUs on one line', () => {
-    const events = parse(
+    const events = parseLines(
+      topParser,
       [
         'top - 08:00:00 up 3 days, 22 min,  load average: 7,90, 6,12, 4,01',
         '%Cpu0  : 10,0 us,  2,0 sy,  0,0 ni, 88,0 id,  0,0 wa,  0,0 hi,  0,0 si,  0,0 st %Cpu1  : 20,5 us,  2,0 sy,  0,0 ni, 77,5 id,  0,0 wa,  0,0 hi,  0,0 si,  0,0 st',
@@ -197,7 +172,8 @@ describe('topParser', () => {
   });
 
   it('locates reordered process columns from the header', () => {
-    const events = parse(
+    const events = parseLines(
+      topParser,
       [
         '  PID  %CPU USER      PR  NI    VIRT    RES    SHR S %MEM     TIME+ COMMAND',
         '  99  12.5 nobody    20   0    100m   20m     1m D  0.1   0:00.10 sleep 1000',
@@ -216,14 +192,15 @@ describe('topParser', () => {
   });
 
   it('ends the process table when a second frame (-n 2) starts', () => {
-    const events = parse(`${AL2}\n${AL2}`);
+    const events = parseLines(topParser, `${AL2}\n${AL2}`);
     expect(events.filter((event) => event.kind === 'unparsed')).toEqual([]);
     expect(ofKind(events, 'uptime').map((event) => event.line)).toEqual([1, 10]);
     expect(ofKind(events, 'process').map((event) => event.line)).toEqual([9, 18]);
   });
 
   it('marks malformed and truncated lines unparsed', () => {
-    const events = parse(
+    const events = parseLines(
+      topParser,
       [
         'top: failed tty get',
         'top - 10:02:11 up 12 days,  load average: 7.90',
@@ -244,7 +221,7 @@ describe('topParser', () => {
   });
 
   it('rejects a process header without the needed columns', () => {
-    const events = parse('  PID USER COMMAND\n    1 root systemd');
+    const events = parseLines(topParser, '  PID USER COMMAND\n    1 root systemd');
     expect(events.map((event) => event.kind)).toEqual(['unparsed', 'unparsed']);
     expect(events[0]).toMatchObject({ reason: expect.stringContaining('lacks PR, NI') });
   });
