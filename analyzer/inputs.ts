@@ -9,6 +9,7 @@ import { ipamdLogParser } from './parsers/ipamd-log.ts';
 import { iptablesListParser } from './parsers/iptables-list.ts';
 import { iptablesSaveParser } from './parsers/iptables-save.ts';
 import { journalParser } from './parsers/journal.ts';
+import { jsonDocumentParser } from './parsers/json-document.ts';
 import { procLoadavgParser } from './parsers/proc-loadavg.ts';
 import { procMeminfoParser } from './parsers/proc-meminfo.ts';
 import { procStatParser } from './parsers/proc-stat.ts';
@@ -28,6 +29,17 @@ export const itemParsers = {
   'ipamd-log': ipamdLogParser,
   'plugin-log': ipamdLogParser,
   'network-policy-agent-log': ipamdLogParser,
+  'ipamd-enis': jsonDocumentParser,
+  'ipamd-eni-configs': jsonDocumentParser,
+  'ipamd-networkutils-env': jsonDocumentParser,
+  'ipamd-env': jsonDocumentParser,
+  'ipamd-checkpoint': jsonDocumentParser,
+  'ipamd-pods': jsonDocumentParser,
+  'cni-conflist': jsonDocumentParser,
+  'cni-env-containerd': jsonDocumentParser,
+  'kubelet-pods': jsonDocumentParser,
+  'kubelet-config': jsonDocumentParser,
+  'imds-network-interfaces': jsonDocumentParser,
   'iptables-save': iptablesSaveParser,
   'ip6tables-save': iptablesSaveParser,
   'iptables-legacy-save': iptablesSaveParser,

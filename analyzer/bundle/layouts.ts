@@ -126,6 +126,20 @@ const ITEM_FAMILIES: { pattern: RegExp; id: ItemId }[] = [
     id: 'network-policy-agent-log',
   },
   { pattern: /^var_log\/messages[.-]\d+(?:\.gz)?$/, id: 'system-messages' },
+  // Stock bundles copy /var/log/containers/aws-node-*.log flattened into var_log/, and the pod log folders whole.
+  { pattern: /^var_log\/aws-node-[^/]*_kube-system_aws-node-[0-9a-f]+\.log$/, id: 'aws-node-container-log' },
+  {
+    pattern: /^var_log\/(?:pods\/)?kube-system_aws-node-[^/]+\/aws-node\/\d+\.log(?:\.\d+)?(?:\.gz)?$/,
+    id: 'aws-node-container-log',
+  },
+  {
+    pattern: /^var_log\/aws-node-[^/]*_kube-system_aws-eks-nodeagent-[0-9a-f]+\.log$/,
+    id: 'network-policy-agent-container-log',
+  },
+  {
+    pattern: /^var_log\/(?:pods\/)?kube-system_aws-node-[^/]+\/aws-eks-nodeagent\/\d+\.log(?:\.\d+)?(?:\.gz)?$/,
+    id: 'network-policy-agent-container-log',
+  },
 ];
 
 /** The contract item a canonical path holds, if any. */
