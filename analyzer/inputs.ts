@@ -5,6 +5,8 @@
 import type { ItemId } from '../contract/bundle.ts';
 import { cgroupCpuStatParser } from './parsers/cgroup-cpu-stat.ts';
 import { cpuThrottlingParser } from './parsers/cpu-throttling.ts';
+import { criLogParser } from './parsers/cri-log.ts';
+import { dmesgParser } from './parsers/dmesg.ts';
 import { ipamdLogParser } from './parsers/ipamd-log.ts';
 import { iptablesListParser } from './parsers/iptables-list.ts';
 import { iptablesSaveParser } from './parsers/iptables-save.ts';
@@ -13,8 +15,10 @@ import { jsonDocumentParser } from './parsers/json-document.ts';
 import { procLoadavgParser } from './parsers/proc-loadavg.ts';
 import { procMeminfoParser } from './parsers/proc-meminfo.ts';
 import { procStatParser } from './parsers/proc-stat.ts';
+import { promTextParser } from './parsers/prom-text.ts';
 import { psParser } from './parsers/ps.ts';
 import { psiParser } from './parsers/psi.ts';
+import { sysctlParser } from './parsers/sysctl.ts';
 import { systemdUnitParser } from './parsers/systemd-unit.ts';
 import { textLinesParser } from './parsers/text-lines.ts';
 import { topParser } from './parsers/top.ts';
@@ -29,6 +33,23 @@ export const itemParsers = {
   'ipamd-log': ipamdLogParser,
   'plugin-log': ipamdLogParser,
   'network-policy-agent-log': ipamdLogParser,
+  'egress-v4-plugin-log': ipamdLogParser,
+  'ebpf-sdk-log': ipamdLogParser,
+  'aws-node-container-log': criLogParser,
+  'network-policy-agent-container-log': criLogParser,
+  'ipamd-metrics': promTextParser,
+  'sysctl-all': sysctlParser,
+  dmesg: dmesgParser,
+  'dmesg-human': dmesgParser,
+  'dmesg-boot': dmesgParser,
+  'cni-env-dockerd': jsonDocumentParser,
+  'conntrack-stats': textLinesParser,
+  'conntrack-count': textLinesParser,
+  'ipamd-introspection-ignored': textLinesParser,
+  'ipamd-metrics-ignored': textLinesParser,
+  'network-policy-ebpf-data': textLinesParser,
+  'containerd-version': textLinesParser,
+  services: textLinesParser,
   'ipamd-enis': jsonDocumentParser,
   'ipamd-eni-configs': jsonDocumentParser,
   'ipamd-networkutils-env': jsonDocumentParser,

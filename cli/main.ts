@@ -44,8 +44,10 @@ export function buildProgram(io: { out: (text: string) => void; err: (text: stri
     .option('--json <file>', "write the JSON report (schema eks-node-diag/report@1); '-' for stdout")
     .option('--md <file>', 'write the findings as Markdown for a ticket comment')
     .addOption(
-      new Option('--fail-on <severity>', 'exit 3 when a finding is at or above this severity')
-        .choices(['warning', 'critical']),
+      new Option('--fail-on <severity>', 'exit 3 when a finding is at or above this severity').choices([
+        'warning',
+        'critical',
+      ]),
     )
     .addHelpText('after', ANALYZE_EXAMPLES)
     .action(

@@ -113,6 +113,9 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
     item: itemState,
   };
 
+  let otherResults: RuleResult[] | undefined;
+  const inventoryView = () => inventory as readonly InventoryEntry[];
+
   // Rules and their decisions.
   const decisions = new Map<Rule, Decision>();
   const crashes = new Map<Rule, string>();
@@ -140,6 +143,15 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
       notEvaluated: (reason) => decide('not-evaluated', undefined, { reason }),
       evidence: (file: FileRef, event, extra) => ({ path: file.path, line: event.line, text: event.raw, ...extra }),
       bundle: bundleView,
+      otherResults: () => {
+        if (!rule.meta.runsAfterOthers || !otherResults) {
+          throw new Error(
+            `rule ${rule.meta.id} read other rules' results without meta.runsAfterOthers, or before done()`,
+          );
+        }
+        return otherResults;
+      },
+      inventory: inventoryView,
     });
     ruleHandlers.set(rule, handlers);
     subscribers.push({
@@ -441,17 +453,21 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
     }
   }
 
-  for (const [rule, handlers] of ruleHandlers) {
-    try {
-      handlers.done?.();
-    } catch (error) {
-      if (!crashes.has(rule)) crashes.set(rule, error instanceof Error ? error.message : String(error));
+  // Rules that judge the other rules' outcomes (evidence coverage) decide last, with those results in hand.
+  const finish = (subset: Rule[]): RuleResult[] => {
+    for (const rule of subset) {
+      try {
+        ruleHandlers.get(rule)?.done?.();
+      } catch (error) {
+        if (!crashes.has(rule)) crashes.set(rule, error instanceof Error ? error.message : String(error));
+      }
     }
-  }
-
-  const results = options.rules.map((rule) =>
-    finalize(rule, decisions.get(rule), crashes.get(rule), itemState, items, manifestItems, layout),
-  );
+    return subset.map((rule) =>
+      finalize(rule, decisions.get(rule), crashes.get(rule), itemState, items, manifestItems, layout),
+    );
+  };
+  otherResults = finish(options.rules.filter((rule) => !rule.meta.runsAfterOthers));
+  const results = [...otherResults, ...finish(options.rules.filter((rule) => rule.meta.runsAfterOthers))];
   results.sort(
     (a, b) =>
       VERDICT_RANK[a.verdict] - VERDICT_RANK[b.verdict] ||

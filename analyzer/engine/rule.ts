@@ -8,7 +8,7 @@
  */
 import type { BundleManifest, ItemId, ItemStatus, NodeIdentity } from '../../contract/bundle.ts';
 import type { ItemEvent, ParsedItemId } from '../inputs.ts';
-import type { Evidence, Fact, FindingTable, Reference, Severity } from '../report/model.ts';
+import type { Evidence, Fact, FindingTable, InventoryEntry, Reference, RuleResult, Severity } from '../report/model.ts';
 
 /** An item the rule cannot do without, or a set of items any one of which will do. */
 export type Requirement = ParsedItemId | { anyOf: readonly ParsedItemId[] };
@@ -35,6 +35,8 @@ export interface RuleMeta<M extends string = string> {
   /** What to do about a failure, as ordered steps; commands in backticks. */
   remediation: readonly string[];
   references: readonly Reference[];
+  /** The rule judges the other rules' outcomes (e.g. evidence coverage): its `done()` runs after theirs. */
+  runsAfterOthers?: boolean;
 }
 
 export interface FileRef {
@@ -85,6 +87,10 @@ export interface RuleContext<M extends string> {
   notEvaluated(reason: string): void;
   /** Evidence for an event of a file, as the report shows it. */
   evidence(file: FileRef, event: { line: number; raw: string }, extra?: Partial<Evidence>): Evidence;
+  /** In `done()` of a rule with `meta.runsAfterOthers`: every other rule's final result. */
+  otherResults(): readonly RuleResult[];
+  /** In `done()`: every file of the bundle as the report's inventory lists it. */
+  inventory(): readonly InventoryEntry[];
   /** Available in `done()`: the manifest (our bundles), node identity, and each item's state. */
   readonly bundle: {
     readonly manifest: BundleManifest | undefined;

@@ -1,0 +1,13 @@
+/** Placeholder while the parser is being written in parallel; replaced before this change lands. */
+import type { ParserDef, UnparsedEvent } from './types.ts';
+
+export type DmesgEvent = UnparsedEvent;
+
+export const dmesgParser: ParserDef<DmesgEvent> = {
+  name: 'dmesg',
+  create: () => ({
+    push(raw, line, emit) {
+      emit({ kind: 'unparsed', line, raw, reason: 'parser not written yet' });
+    },
+  }),
+};
