@@ -20,10 +20,27 @@ export const bundlePaths = {
   'kubelet-config-legacy': 'kubelet/kubelet-config.json',
   /** The node's own pods from the API server (the legacy script's `kubectl get --raw /api/v1/pods`). */
   'kubelet-pods': 'kubelet/pods.json',
+  /** `EnvironmentFile=`s the kubelet unit names (e.g. /etc/eks/kubelet/environment, /etc/eksctl/kubelet.env). */
+  'kubelet-environment': 'kubelet/kubelet-environment.txt',
+  'kubelet-config-dropins': 'kubelet/config.json.d',
+  'nodeadm-config-log': 'nodeadm/nodeadm-config.log',
+  'nodeadm-run-log': 'nodeadm/nodeadm-run.log',
   'containerd-version': 'containerd/containerd-version.txt',
   'containerd-containers': 'containerd/containerd-containers.txt',
   'containerd-log': 'containerd/containerd-log.txt',
   'containerd-config': 'containerd/containerd-config.txt',
+  'containerd-unit': 'containerd/containerd-service.txt',
+  'crictl-pods': 'containerd/crictl-pods.txt',
+  'crictl-containers': 'containerd/crictl-containers.txt',
+  'sandbox-image-log': 'sandbox-image/sandbox-image-log.txt',
+  /** Copied folders, each file under its own name (as the stock collector lays them out). */
+  'aws-routed-eni-logs': 'var_log/aws-routed-eni',
+  'pod-logs': 'var_log',
+  'cni-config-dir': 'cni',
+  'aws-node-run-dir': 'ipamd',
+  'cloud-init-log': 'var_log/cloud-init.log',
+  'cloud-init-output-log': 'var_log/cloud-init-output.log',
+  'user-data-log': 'var_log/user-data.log',
   // system logs
   'system-messages': 'var_log/messages',
   'system-syslog': 'var_log/syslog',
@@ -74,6 +91,9 @@ export const bundlePaths = {
   'ip-neigh': 'networking/ip-neigh.txt',
   ifconfig: 'networking/ifconfig.txt',
   'resolv-conf': 'networking/resolv.conf',
+  'ethtool-stats': 'networking/ethtool.txt',
+  'sockets': 'system/ss.txt',
+  'multicard-log': 'networking/configure-multicard-interfaces.txt',
   'conntrack-count': 'networking/conntrack-count.txt',
   ipvsadm: 'networking/ipvsadm.txt',
   ipset: 'networking/ipset.txt',
@@ -89,8 +109,13 @@ export const bundlePaths = {
   'cpu-throttling': 'system/cpu_throttling.txt',
   'cgroup-kubepods-cpu-stat': 'system/cgroup/kubepods.slice/cpu.stat',
   'cgroup-aws-node-cpu-stat': 'system/cgroup/aws-node/cpu.stat',
+  'cgroup-kubepods-memory-stat': 'system/cgroup/kubepods.slice/memory.stat',
+  'cgroup-kubepods-memory-events': 'system/cgroup/kubepods.slice/memory.events',
   top: 'system/top.txt',
   ps: 'system/ps.txt',
+  services: 'system/services.txt',
+  mounts: 'storage/mounts.txt',
+  inodes: 'storage/inodes.txt',
   // identity and kernel
   'instance-id': 'system/instance-id.txt',
   region: 'system/region.txt',
@@ -98,6 +123,10 @@ export const bundlePaths = {
   'instance-type': 'system/instance-type.txt',
   uname: 'kernel/uname.txt',
   dmesg: 'kernel/dmesg.current',
+  'dmesg-human': 'kernel/dmesg.human.current',
+  'dmesg-boot': 'kernel/dmesg.boot',
+  /** Instance metadata (IMDSv2, allowlisted paths only) for the instance and every network interface. */
+  'imds-network-interfaces': 'system/imds-network-interfaces.json',
   'os-release': 'system/os-release.txt',
 } as const satisfies Record<string, string>;
 
