@@ -99,6 +99,8 @@ export const bundlePaths = {
   ipset: 'networking/ipset.txt',
   'conntrack-stats': 'networking/conntrack.txt',
   'sysctl-all': 'sysctls/sysctl_all.txt',
+  /** Legacy aws-cni-support.sh `sysctls.out`: `/proc/sys/net/ipv4/conf/<if>/rp_filter = <n>` per interface. */
+  'sysctl-rp-filter': 'sysctls/rp_filter.txt',
   // CPU, memory, processes
   'proc-loadavg': 'system/loadavg.txt',
   'proc-meminfo': 'system/meminfo.txt',
@@ -172,6 +174,8 @@ export interface NodeIdentity {
   kubeletVersion?: string;
   containerdVersion?: string;
   vpcCniVersion?: string;
+  /** The aws-eks-nodeagent container's image tag or the agent's own startup line, e.g. `v1.2.0-eksbuild.1`. */
+  networkPolicyAgentVersion?: string;
 }
 
 export interface BundleManifest {
