@@ -17,9 +17,9 @@ import {
   masqueradeRandomFully,
   nfacct,
   protoMatch,
+  type Rule,
   randomProbability,
   rejectWith,
-  type Rule,
   setXmark,
   snatTo,
   type Table,
@@ -48,18 +48,24 @@ export interface EksRulesetOptions {
   random: Random;
   era: 'modern' | '2019';
   nodeIp: string;
+  primaryInterface: string;
   vpcCidr: string;
   services: ServicePort[];
   forwardPolicy: 'ACCEPT' | 'DROP';
-  /** Packets and bytes the FORWARD policy has handled (dropped, when the policy is DROP). */
-  forwardPolicyCounters: { packets: number; bytes: number };
+  /** Packets and bytes the FORWARD policy has handled (dropped, when the policy is DROP); derived when absent. */
+  forwardPolicyCounters?: { packets: number; bytes: number };
   /** Rough packet volume since boot, to scale counters. */
   trafficScale: number;
   /** kube-proxy ≥1.29 counts INVALID drops with nfacct. */
   nfacctInvalid: boolean;
 }
 
-const builtin = (name: string, policy: 'ACCEPT' | 'DROP', packets: number, bytes: number): Chain => ({ name, policy, packets, bytes });
+const builtin = (name: string, policy: 'ACCEPT' | 'DROP', packets: number, bytes: number): Chain => ({
+  name,
+  policy,
+  packets,
+  bytes,
+});
 const userChain = (name: string): Chain => ({ name, packets: 0, bytes: 0 });
 
 export function eksRuleset(options: EksRulesetOptions): { filter: Table; nat: Table; mangle: Table } {
@@ -73,19 +79,92 @@ export function eksRuleset(options: EksRulesetOptions): { filter: Table; nat: Ta
   const add = (rules: Rule[], rule: Omit<Rule, 'packets' | 'bytes'>, traffic = c(0)): void => {
     rules.push({ ...rule, ...traffic });
   };
-  const inputNew = c(4_100);
+  // Counters follow the packet paths: every INPUT packet walks KUBE-NODEPORTS and KUBE-FIREWALL and then hits the
+  // policy; FORWARD packets that are not RELATED/ESTABLISHED (or marked) fall through to the policy.
+  const inputAll = c(3_276_810, 900);
+  const outputAll = c(3_096_044, 185);
+  const forwardAll = c(96_000, 310);
+  const inputNew = c(4_100, 60);
+  const outputNew = c(9_800, 60);
+  const forwardPolicy = options.forwardPolicyCounters ?? {
+    packets: Math.round(forwardAll.packets * 0.031),
+    bytes: Math.round(forwardAll.packets * 0.031 * 64),
+  };
+  const forwardNew = { packets: forwardPolicy.packets + 40, bytes: forwardPolicy.bytes + 2_600 };
+  const invalid = c(3, 52);
+  const marked = c(40, 72);
+  const established = {
+    packets: Math.max(0, forwardAll.packets - forwardNew.packets - invalid.packets - marked.packets),
+    bytes: Math.max(0, forwardAll.bytes - forwardNew.bytes - invalid.bytes - marked.bytes),
+  };
   if (modern) {
-    add(filterRules, { chain: 'INPUT', matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')], target: 'KUBE-PROXY-FIREWALL' }, inputNew);
-    add(filterRules, { chain: 'INPUT', matches: [comment('kubernetes health check service ports')], target: 'KUBE-NODEPORTS' }, c(310_000, 420));
-    add(filterRules, { chain: 'INPUT', matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')], target: 'KUBE-EXTERNAL-SERVICES' }, inputNew);
-    add(filterRules, { chain: 'INPUT', target: 'KUBE-FIREWALL' }, c(312_000, 420));
-    add(filterRules, { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')], target: 'KUBE-PROXY-FIREWALL' }, c(2_600, 60));
-    add(filterRules, { chain: 'FORWARD', matches: [comment('kubernetes forwarding rules')], target: 'KUBE-FORWARD' }, c(96_000, 310));
-    add(filterRules, { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' }, c(2_600, 60));
-    add(filterRules, { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')], target: 'KUBE-EXTERNAL-SERVICES' }, c(2_600, 60));
-    add(filterRules, { chain: 'OUTPUT', matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')], target: 'KUBE-PROXY-FIREWALL' }, c(9_800, 60));
-    add(filterRules, { chain: 'OUTPUT', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' }, c(9_800, 60));
-    add(filterRules, { chain: 'OUTPUT', target: 'KUBE-FIREWALL' }, c(298_000, 380));
+    add(
+      filterRules,
+      {
+        chain: 'INPUT',
+        matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')],
+        target: 'KUBE-PROXY-FIREWALL',
+      },
+      inputNew,
+    );
+    add(
+      filterRules,
+      { chain: 'INPUT', matches: [comment('kubernetes health check service ports')], target: 'KUBE-NODEPORTS' },
+      inputAll,
+    );
+    add(
+      filterRules,
+      {
+        chain: 'INPUT',
+        matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')],
+        target: 'KUBE-EXTERNAL-SERVICES',
+      },
+      inputNew,
+    );
+    add(filterRules, { chain: 'INPUT', target: 'KUBE-FIREWALL' }, inputAll);
+    add(
+      filterRules,
+      {
+        chain: 'FORWARD',
+        matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')],
+        target: 'KUBE-PROXY-FIREWALL',
+      },
+      forwardNew,
+    );
+    add(
+      filterRules,
+      { chain: 'FORWARD', matches: [comment('kubernetes forwarding rules')], target: 'KUBE-FORWARD' },
+      forwardAll,
+    );
+    add(
+      filterRules,
+      { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' },
+      forwardNew,
+    );
+    add(
+      filterRules,
+      {
+        chain: 'FORWARD',
+        matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')],
+        target: 'KUBE-EXTERNAL-SERVICES',
+      },
+      forwardNew,
+    );
+    add(
+      filterRules,
+      {
+        chain: 'OUTPUT',
+        matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')],
+        target: 'KUBE-PROXY-FIREWALL',
+      },
+      outputNew,
+    );
+    add(
+      filterRules,
+      { chain: 'OUTPUT', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' },
+      outputNew,
+    );
+    add(filterRules, { chain: 'OUTPUT', target: 'KUBE-FIREWALL' }, outputAll);
     add(filterRules, {
       chain: 'KUBE-FIREWALL',
       source: '127.0.0.0/8',
@@ -94,54 +173,141 @@ export function eksRuleset(options: EksRulesetOptions): { filter: Table; nat: Ta
       matches: [comment('block incoming localnet connections'), ctstate('RELATED,ESTABLISHED,DNAT', true)],
       target: 'DROP',
     });
-    add(filterRules, {
-      chain: 'KUBE-FORWARD',
-      matches: options.nfacctInvalid ? [ctstate('INVALID'), nfacct('ct_state_invalid_dropped_pkts')] : [ctstate('INVALID')],
-      target: 'DROP',
-    }, c(3, 52));
-    add(filterRules, { chain: 'KUBE-FORWARD', matches: [comment('kubernetes forwarding rules'), markMatch('0x4000/0x4000')], target: 'ACCEPT' }, c(120));
-    add(filterRules, {
-      chain: 'KUBE-FORWARD',
-      matches: [comment('kubernetes forwarding conntrack rule'), ctstate('RELATED,ESTABLISHED')],
-      target: 'ACCEPT',
-    }, c(93_000, 320));
+    add(
+      filterRules,
+      {
+        chain: 'KUBE-FORWARD',
+        matches: options.nfacctInvalid
+          ? [ctstate('INVALID'), nfacct('ct_state_invalid_dropped_pkts')]
+          : [ctstate('INVALID')],
+        target: 'DROP',
+      },
+      invalid,
+    );
+    add(
+      filterRules,
+      {
+        chain: 'KUBE-FORWARD',
+        matches: [comment('kubernetes forwarding rules'), markMatch('0x4000/0x4000')],
+        target: 'ACCEPT',
+      },
+      marked,
+    );
+    add(
+      filterRules,
+      {
+        chain: 'KUBE-FORWARD',
+        matches: [comment('kubernetes forwarding conntrack rule'), ctstate('RELATED,ESTABLISHED')],
+        target: 'ACCEPT',
+      },
+      established,
+    );
   } else {
-    add(filterRules, { chain: 'INPUT', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' }, inputNew);
-    add(filterRules, { chain: 'INPUT', matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')], target: 'KUBE-EXTERNAL-SERVICES' }, inputNew);
-    add(filterRules, { chain: 'INPUT', target: 'KUBE-FIREWALL' }, c(312_000, 420));
-    add(filterRules, { chain: 'FORWARD', matches: [comment('kubernetes forwarding rules')], target: 'KUBE-FORWARD' }, c(6_200, 74));
-    add(filterRules, { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' }, c(6_100, 74));
-    add(filterRules, { chain: 'FORWARD', target: 'DOCKER-USER' }, c(6_100, 74));
-    add(filterRules, { chain: 'FORWARD', target: 'DOCKER-ISOLATION-STAGE-1' }, c(6_100, 74));
-    add(filterRules, { chain: 'OUTPUT', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' }, c(9_800, 60));
-    add(filterRules, { chain: 'OUTPUT', target: 'KUBE-FIREWALL' }, c(298_000, 380));
-    add(filterRules, { chain: 'DOCKER-ISOLATION-STAGE-1', target: 'RETURN' }, c(6_100, 74));
+    add(
+      filterRules,
+      { chain: 'INPUT', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' },
+      inputNew,
+    );
+    add(
+      filterRules,
+      {
+        chain: 'INPUT',
+        matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')],
+        target: 'KUBE-EXTERNAL-SERVICES',
+      },
+      inputNew,
+    );
+    add(filterRules, { chain: 'INPUT', target: 'KUBE-FIREWALL' }, inputAll);
+    add(
+      filterRules,
+      { chain: 'FORWARD', matches: [comment('kubernetes forwarding rules')], target: 'KUBE-FORWARD' },
+      forwardAll,
+    );
+    add(
+      filterRules,
+      { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' },
+      forwardNew,
+    );
+    add(
+      filterRules,
+      { chain: 'FORWARD', target: 'DOCKER-USER' },
+      { packets: forwardAll.packets - marked.packets, bytes: forwardAll.bytes - marked.bytes },
+    );
+    add(
+      filterRules,
+      { chain: 'FORWARD', target: 'DOCKER-ISOLATION-STAGE-1' },
+      { packets: forwardAll.packets - marked.packets, bytes: forwardAll.bytes - marked.bytes },
+    );
+    add(
+      filterRules,
+      { chain: 'OUTPUT', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES' },
+      outputNew,
+    );
+    add(filterRules, { chain: 'OUTPUT', target: 'KUBE-FIREWALL' }, outputAll);
+    add(
+      filterRules,
+      { chain: 'DOCKER-ISOLATION-STAGE-1', target: 'RETURN' },
+      { packets: forwardAll.packets - marked.packets, bytes: forwardAll.bytes - marked.bytes },
+    );
     add(filterRules, { chain: 'DOCKER-ISOLATION-STAGE-2', target: 'RETURN' });
-    add(filterRules, { chain: 'DOCKER-USER', target: 'RETURN' }, c(6_100, 74));
+    add(
+      filterRules,
+      { chain: 'DOCKER-USER', target: 'RETURN' },
+      { packets: forwardAll.packets - marked.packets, bytes: forwardAll.bytes - marked.bytes },
+    );
     add(filterRules, {
       chain: 'KUBE-FIREWALL',
       matches: [comment('kubernetes firewall for dropping marked packets'), markMatch('0x8000/0x8000')],
       target: 'DROP',
     });
-    add(filterRules, { chain: 'KUBE-FORWARD', matches: [comment('kubernetes forwarding rules'), markMatch('0x4000/0x4000')], target: 'ACCEPT' }, c(40));
+    add(
+      filterRules,
+      {
+        chain: 'KUBE-FORWARD',
+        matches: [comment('kubernetes forwarding rules'), markMatch('0x4000/0x4000')],
+        target: 'ACCEPT',
+      },
+      marked,
+    );
   }
   for (const service of options.services.filter((s) => s.endpoints.length === 0)) {
     add(filterRules, {
       chain: 'KUBE-SERVICES',
       destination: `${service.clusterIp}/32`,
       protocol: service.protocol,
-      matches: [comment(`${service.namespace}/${service.name}:${service.portName} has no endpoints`), dport(service.protocol, service.port)],
+      matches: [
+        comment(`${service.namespace}/${service.name}:${service.portName} has no endpoints`),
+        dport(service.protocol, service.port),
+      ],
       target: 'REJECT',
       targetOptions: rejectWith('icmp-port-unreachable'),
     });
   }
   const filterChains: Chain[] = [
-    builtin('INPUT', 'ACCEPT', Math.round(3_276_810 * scale), Math.round(2_941_238_411 * scale)),
-    builtin('FORWARD', options.forwardPolicy, options.forwardPolicyCounters.packets, options.forwardPolicyCounters.bytes),
-    builtin('OUTPUT', 'ACCEPT', Math.round(3_096_044 * scale), Math.round(571_264_010 * scale)),
+    builtin('INPUT', 'ACCEPT', inputAll.packets, inputAll.bytes),
+    builtin('FORWARD', options.forwardPolicy, forwardPolicy.packets, forwardPolicy.bytes),
+    builtin('OUTPUT', 'ACCEPT', outputAll.packets, outputAll.bytes),
     ...(modern
-      ? ['KUBE-EXTERNAL-SERVICES', 'KUBE-FIREWALL', 'KUBE-FORWARD', 'KUBE-KUBELET-CANARY', 'KUBE-NODEPORTS', 'KUBE-PROXY-CANARY', 'KUBE-PROXY-FIREWALL', 'KUBE-SERVICES']
-      : ['DOCKER', 'DOCKER-ISOLATION-STAGE-1', 'DOCKER-ISOLATION-STAGE-2', 'DOCKER-USER', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FIREWALL', 'KUBE-FORWARD', 'KUBE-SERVICES']
+      ? [
+          'KUBE-EXTERNAL-SERVICES',
+          'KUBE-FIREWALL',
+          'KUBE-FORWARD',
+          'KUBE-KUBELET-CANARY',
+          'KUBE-NODEPORTS',
+          'KUBE-PROXY-CANARY',
+          'KUBE-PROXY-FIREWALL',
+          'KUBE-SERVICES',
+        ]
+      : [
+          'DOCKER',
+          'DOCKER-ISOLATION-STAGE-1',
+          'DOCKER-ISOLATION-STAGE-2',
+          'DOCKER-USER',
+          'KUBE-EXTERNAL-SERVICES',
+          'KUBE-FIREWALL',
+          'KUBE-FORWARD',
+          'KUBE-SERVICES',
+        ]
     ).map(userChain),
   ];
 
@@ -153,58 +319,168 @@ export function eksRuleset(options: EksRulesetOptions): { filter: Table; nat: Ta
     builtin('OUTPUT', 'ACCEPT', Math.round(61_300 * scale), Math.round(3_890_000 * scale)),
     builtin('POSTROUTING', 'ACCEPT', Math.round(58_900 * scale), Math.round(3_702_000 * scale)),
   ];
-  add(natRules, { chain: 'PREROUTING', matches: [comment('kubernetes service portals')], target: 'KUBE-SERVICES' }, c(21_400, 60));
+  add(
+    natRules,
+    { chain: 'PREROUTING', matches: [comment('kubernetes service portals')], target: 'KUBE-SERVICES' },
+    c(21_400, 60),
+  );
   if (modern) {
-    add(natRules, { chain: 'PREROUTING', inInterface: 'eni+', matches: [comment('AWS, outbound connections')], target: 'AWS-CONNMARK-CHAIN-0' }, c(11_900, 60));
-    add(natRules, { chain: 'PREROUTING', inInterface: 'vlan+', matches: [comment('AWS, outbound connections')], target: 'AWS-CONNMARK-CHAIN-0' });
-    add(natRules, { chain: 'PREROUTING', matches: [comment('AWS, CONNMARK')], target: 'CONNMARK', targetOptions: connmarkRestore(0x80) }, c(21_400, 60));
-  }
-  add(natRules, { chain: 'OUTPUT', matches: [comment('kubernetes service portals')], target: 'KUBE-SERVICES' }, c(61_300, 63));
-  add(natRules, { chain: 'POSTROUTING', matches: [comment('kubernetes postrouting rules')], target: 'KUBE-POSTROUTING' }, c(58_900, 63));
-  if (modern) {
-    add(natRules, { chain: 'POSTROUTING', matches: [comment('AWS SNAT CHAIN')], target: 'AWS-SNAT-CHAIN-0' }, c(58_700, 63));
-    add(natRules, { chain: 'AWS-CONNMARK-CHAIN-0', destination: options.vpcCidr, matches: [comment('AWS CONNMARK CHAIN, VPC CIDR')], target: 'RETURN' }, c(10_200, 60));
-    add(natRules, { chain: 'AWS-CONNMARK-CHAIN-0', matches: [comment('AWS, CONNMARK')], target: 'CONNMARK', targetOptions: connmarkSetXmark(0x80, 0x80) }, c(1_700, 60));
-    add(natRules, { chain: 'AWS-SNAT-CHAIN-0', destination: options.vpcCidr, matches: [comment('AWS SNAT CHAIN')], target: 'RETURN' }, c(52_100, 63));
+    add(
+      natRules,
+      {
+        chain: 'PREROUTING',
+        inInterface: 'eni+',
+        matches: [comment('AWS, outbound connections')],
+        target: 'AWS-CONNMARK-CHAIN-0',
+      },
+      c(11_900, 60),
+    );
     add(natRules, {
-      chain: 'AWS-SNAT-CHAIN-0',
-      outInterface: 'vlan+',
-      notOut: true,
-      matches: [comment('AWS, SNAT'), dstTypeLocal(true)],
-      target: 'SNAT',
-      targetOptions: snatTo(options.nodeIp, true),
-    }, c(1_650, 60));
+      chain: 'PREROUTING',
+      inInterface: 'vlan+',
+      matches: [comment('AWS, outbound connections')],
+      target: 'AWS-CONNMARK-CHAIN-0',
+    });
+    add(
+      natRules,
+      {
+        chain: 'PREROUTING',
+        matches: [comment('AWS, CONNMARK')],
+        target: 'CONNMARK',
+        targetOptions: connmarkRestore(0x80),
+      },
+      c(21_400, 60),
+    );
+  }
+  add(
+    natRules,
+    { chain: 'OUTPUT', matches: [comment('kubernetes service portals')], target: 'KUBE-SERVICES' },
+    c(61_300, 63),
+  );
+  add(
+    natRules,
+    { chain: 'POSTROUTING', matches: [comment('kubernetes postrouting rules')], target: 'KUBE-POSTROUTING' },
+    c(58_900, 63),
+  );
+  if (modern) {
+    add(
+      natRules,
+      { chain: 'POSTROUTING', matches: [comment('AWS SNAT CHAIN')], target: 'AWS-SNAT-CHAIN-0' },
+      c(58_700, 63),
+    );
+    add(
+      natRules,
+      {
+        chain: 'AWS-CONNMARK-CHAIN-0',
+        destination: options.vpcCidr,
+        matches: [comment('AWS CONNMARK CHAIN, VPC CIDR')],
+        target: 'RETURN',
+      },
+      c(10_200, 60),
+    );
+    add(
+      natRules,
+      {
+        chain: 'AWS-CONNMARK-CHAIN-0',
+        matches: [comment('AWS, CONNMARK')],
+        target: 'CONNMARK',
+        targetOptions: connmarkSetXmark(0x80, 0x80),
+      },
+      c(1_700, 60),
+    );
+    add(
+      natRules,
+      {
+        chain: 'AWS-SNAT-CHAIN-0',
+        destination: options.vpcCidr,
+        matches: [comment('AWS SNAT CHAIN')],
+        target: 'RETURN',
+      },
+      c(52_100, 63),
+    );
+    add(
+      natRules,
+      {
+        chain: 'AWS-SNAT-CHAIN-0',
+        outInterface: 'vlan+',
+        notOut: true,
+        matches: [comment('AWS, SNAT'), dstTypeLocal(true)],
+        target: 'SNAT',
+        targetOptions: snatTo(options.nodeIp, true),
+      },
+      c(1_650, 60),
+    );
     natChains.push(userChain('AWS-CONNMARK-CHAIN-0'), userChain('AWS-SNAT-CHAIN-0'));
   } else {
-    add(natRules, { chain: 'POSTROUTING', matches: [comment('AWS SNAT CHAN')], target: 'AWS-SNAT-CHAIN-0' }, c(58_700, 63));
-    add(natRules, { chain: 'AWS-SNAT-CHAIN-0', destination: options.vpcCidr, notDestination: true, matches: [comment('AWS SNAT CHAN')], target: 'AWS-SNAT-CHAIN-1' }, c(6_200, 63));
-    add(natRules, {
-      chain: 'AWS-SNAT-CHAIN-1',
-      matches: [comment('AWS, SNAT'), dstTypeLocal(true)],
-      target: 'SNAT',
-      targetOptions: snatTo(options.nodeIp, false),
-    }, c(1_650, 60));
-    natChains.push(userChain('AWS-SNAT-CHAIN-0'), userChain('AWS-SNAT-CHAIN-1'), userChain('DOCKER'), userChain('KUBE-MARK-DROP'));
+    add(
+      natRules,
+      { chain: 'POSTROUTING', matches: [comment('AWS SNAT CHAN')], target: 'AWS-SNAT-CHAIN-0' },
+      c(58_700, 63),
+    );
+    add(
+      natRules,
+      {
+        chain: 'AWS-SNAT-CHAIN-0',
+        destination: options.vpcCidr,
+        notDestination: true,
+        matches: [comment('AWS SNAT CHAN')],
+        target: 'AWS-SNAT-CHAIN-1',
+      },
+      c(6_200, 63),
+    );
+    add(
+      natRules,
+      {
+        chain: 'AWS-SNAT-CHAIN-1',
+        matches: [comment('AWS, SNAT'), dstTypeLocal(true)],
+        target: 'SNAT',
+        targetOptions: snatTo(options.nodeIp, false),
+      },
+      c(1_650, 60),
+    );
+    natChains.push(
+      userChain('AWS-SNAT-CHAIN-0'),
+      userChain('AWS-SNAT-CHAIN-1'),
+      userChain('DOCKER'),
+      userChain('KUBE-MARK-DROP'),
+    );
     add(natRules, { chain: 'KUBE-MARK-DROP', target: 'MARK', targetOptions: setXmark(0x8000, 0x8000) });
   }
   add(natRules, { chain: 'KUBE-MARK-MASQ', target: 'MARK', targetOptions: setXmark(0x4000, 0x4000) }, c(30));
   if (modern) {
-    add(natRules, { chain: 'KUBE-POSTROUTING', matches: [markMatch('0x4000/0x4000', true)], target: 'RETURN' }, c(58_800, 63));
+    add(
+      natRules,
+      { chain: 'KUBE-POSTROUTING', matches: [markMatch('0x4000/0x4000', true)], target: 'RETURN' },
+      c(58_800, 63),
+    );
     add(natRules, { chain: 'KUBE-POSTROUTING', target: 'MARK', targetOptions: setXmark(0x4000, 0) }, c(30));
-    add(natRules, {
-      chain: 'KUBE-POSTROUTING',
-      matches: [comment('kubernetes service traffic requiring SNAT')],
-      target: 'MASQUERADE',
-      targetOptions: masqueradeRandomFully(),
-    }, c(30));
+    add(
+      natRules,
+      {
+        chain: 'KUBE-POSTROUTING',
+        matches: [comment('kubernetes service traffic requiring SNAT')],
+        target: 'MASQUERADE',
+        targetOptions: masqueradeRandomFully(),
+      },
+      c(30),
+    );
   } else {
-    add(natRules, {
-      chain: 'KUBE-POSTROUTING',
-      matches: [comment('kubernetes service traffic requiring SNAT'), markMatch('0x4000/0x4000')],
-      target: 'MASQUERADE',
-    }, c(30));
+    add(
+      natRules,
+      {
+        chain: 'KUBE-POSTROUTING',
+        matches: [comment('kubernetes service traffic requiring SNAT'), markMatch('0x4000/0x4000')],
+        target: 'MASQUERADE',
+      },
+      c(30),
+    );
   }
-  natChains.push(userChain('KUBE-MARK-MASQ'), userChain('KUBE-NODEPORTS'), userChain('KUBE-POSTROUTING'), userChain('KUBE-SERVICES'));
+  natChains.push(
+    userChain('KUBE-MARK-MASQ'),
+    userChain('KUBE-NODEPORTS'),
+    userChain('KUBE-POSTROUTING'),
+    userChain('KUBE-SERVICES'),
+  );
   if (modern) natChains.push(userChain('KUBE-KUBELET-CANARY'), userChain('KUBE-PROXY-CANARY'));
 
   for (const service of options.services) {
@@ -212,55 +488,102 @@ export function eksRuleset(options: EksRulesetOptions): { filter: Table; nat: Ta
     const key = `${service.namespace}/${service.name}:${service.portName}`;
     const svcChain = `KUBE-SVC-${WELL_KNOWN_SVC[`${key}/${service.protocol}`] ?? kubeChainHash(random)}`;
     natChains.push(userChain(svcChain));
-    add(natRules, {
-      chain: 'KUBE-SERVICES',
-      destination: `${service.clusterIp}/32`,
-      protocol: service.protocol,
-      matches: [comment(`${key} cluster IP`), dport(service.protocol, service.port)],
-      target: svcChain,
-    }, c(service.protocol === 'udp' ? 4_800 : 600, 64));
+    add(
+      natRules,
+      {
+        chain: 'KUBE-SERVICES',
+        destination: `${service.clusterIp}/32`,
+        protocol: service.protocol,
+        matches: [comment(`${key} cluster IP`), dport(service.protocol, service.port)],
+        target: svcChain,
+      },
+      c(service.protocol === 'udp' ? 4_800 : 600, 64),
+    );
     service.endpoints.forEach((endpoint, index) => {
       const sepChain = `KUBE-SEP-${kubeChainHash(random)}`;
       natChains.push(userChain(sepChain));
       const remaining = service.endpoints.length - index;
       const matches = modern ? [comment(`${key} -> ${endpoint.ip}:${endpoint.port}`)] : [];
       if (remaining > 1) matches.push(randomProbability(1 / remaining));
-      add(natRules, { chain: svcChain, matches, target: sepChain }, c(service.protocol === 'udp' ? 4_800 / service.endpoints.length : 300, 64));
-      add(natRules, { chain: sepChain, source: `${endpoint.ip}/32`, matches: [comment(key)], target: 'KUBE-MARK-MASQ' });
+      add(
+        natRules,
+        { chain: svcChain, matches, target: sepChain },
+        c(service.protocol === 'udp' ? 4_800 / service.endpoints.length : 300, 64),
+      );
       add(natRules, {
         chain: sepChain,
-        protocol: service.protocol,
-        matches: [comment(key), protoMatch(service.protocol)],
-        target: 'DNAT',
-        targetOptions: dnatTo(`${endpoint.ip}:${endpoint.port}`),
-      }, c(service.protocol === 'udp' ? 4_800 / service.endpoints.length : 300, 64));
+        source: `${endpoint.ip}/32`,
+        matches: [comment(key)],
+        target: 'KUBE-MARK-MASQ',
+      });
+      add(
+        natRules,
+        {
+          chain: sepChain,
+          protocol: service.protocol,
+          matches: [comment(key), protoMatch(service.protocol)],
+          target: 'DNAT',
+          targetOptions: dnatTo(`${endpoint.ip}:${endpoint.port}`),
+        },
+        c(service.protocol === 'udp' ? 4_800 / service.endpoints.length : 300, 64),
+      );
     });
   }
-  add(natRules, {
-    chain: 'KUBE-SERVICES',
-    matches: [comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain'), dstTypeLocal()],
-    target: 'KUBE-NODEPORTS',
-  }, c(9_100, 60));
+  add(
+    natRules,
+    {
+      chain: 'KUBE-SERVICES',
+      matches: [
+        comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain'),
+        dstTypeLocal(),
+      ],
+      target: 'KUBE-NODEPORTS',
+    },
+    c(9_100, 60),
+  );
 
   // ---------------------------------------------------------------- mangle
   const mangleRules: Rule[] = [];
-  add(mangleRules, {
-    chain: 'PREROUTING',
-    inInterface: 'eth0',
-    matches: [comment('AWS, primary ENI'), dstTypeLocal(false, true)],
-    target: 'CONNMARK',
-    targetOptions: connmarkSetXmark(0x80, 0x80),
-  }, c(301_000, 420));
-  add(mangleRules, { chain: 'PREROUTING', inInterface: 'eni+', matches: [comment('AWS, primary ENI')], target: 'CONNMARK', targetOptions: connmarkRestore(0x80) }, c(88_000, 300));
+  add(
+    mangleRules,
+    {
+      chain: 'PREROUTING',
+      inInterface: options.primaryInterface,
+      matches: [comment('AWS, primary ENI'), dstTypeLocal(false, true)],
+      target: 'CONNMARK',
+      targetOptions: connmarkSetXmark(0x80, 0x80),
+    },
+    { packets: Math.round(inputAll.packets * 0.97), bytes: Math.round(inputAll.bytes * 0.97) },
+  );
+  add(
+    mangleRules,
+    {
+      chain: 'PREROUTING',
+      inInterface: 'eni+',
+      matches: [comment('AWS, primary ENI')],
+      target: 'CONNMARK',
+      targetOptions: connmarkRestore(0x80),
+    },
+    {
+      packets: Math.round(forwardAll.packets * 0.52 + outputNew.packets),
+      bytes: Math.round(forwardAll.bytes * 0.4),
+    },
+  );
   if (modern) {
-    add(mangleRules, { chain: 'PREROUTING', inInterface: 'vlan+', matches: [comment('AWS, primary ENI')], target: 'CONNMARK', targetOptions: connmarkRestore(0x80) });
+    add(mangleRules, {
+      chain: 'PREROUTING',
+      inInterface: 'vlan+',
+      matches: [comment('AWS, primary ENI')],
+      target: 'CONNMARK',
+      targetOptions: connmarkRestore(0x80),
+    });
   }
   const mangleChains: Chain[] = [
-    builtin('PREROUTING', 'ACCEPT', Math.round(4_127_391 * scale), Math.round(3_145_530_071 * scale)),
-    builtin('INPUT', 'ACCEPT', Math.round(3_276_810 * scale), Math.round(2_941_238_411 * scale)),
-    builtin('FORWARD', 'ACCEPT', Math.round(96_000 * scale), Math.round(29_760_000 * scale)),
-    builtin('OUTPUT', 'ACCEPT', Math.round(3_096_044 * scale), Math.round(571_264_010 * scale)),
-    builtin('POSTROUTING', 'ACCEPT', Math.round(3_192_044 * scale), Math.round(601_024_010 * scale)),
+    builtin('PREROUTING', 'ACCEPT', inputAll.packets + forwardAll.packets, inputAll.bytes + forwardAll.bytes),
+    builtin('INPUT', 'ACCEPT', inputAll.packets, inputAll.bytes),
+    builtin('FORWARD', 'ACCEPT', forwardAll.packets, forwardAll.bytes),
+    builtin('OUTPUT', 'ACCEPT', outputAll.packets, outputAll.bytes),
+    builtin('POSTROUTING', 'ACCEPT', outputAll.packets + forwardAll.packets, outputAll.bytes + forwardAll.bytes),
     ...(modern ? ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY', 'KUBE-PROXY-CANARY'].map(userChain) : []),
   ];
   return {
@@ -279,39 +602,170 @@ export function eksIpv6Ruleset(): { filter: Table; nat: Table; mangle: Table } {
   return {
     filter: {
       name: 'filter',
-      chains: chains(['KUBE-EXTERNAL-SERVICES', 'KUBE-FIREWALL', 'KUBE-FORWARD', 'KUBE-KUBELET-CANARY', 'KUBE-NODEPORTS', 'KUBE-PROXY-CANARY', 'KUBE-PROXY-FIREWALL', 'KUBE-SERVICES'], ['INPUT', 'FORWARD', 'OUTPUT']),
+      chains: chains(
+        [
+          'KUBE-EXTERNAL-SERVICES',
+          'KUBE-FIREWALL',
+          'KUBE-FORWARD',
+          'KUBE-KUBELET-CANARY',
+          'KUBE-NODEPORTS',
+          'KUBE-PROXY-CANARY',
+          'KUBE-PROXY-FIREWALL',
+          'KUBE-SERVICES',
+        ],
+        ['INPUT', 'FORWARD', 'OUTPUT'],
+      ),
       rules: [
-        { chain: 'INPUT', matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')], target: 'KUBE-PROXY-FIREWALL', packets: 0, bytes: 0 },
-        { chain: 'INPUT', matches: [comment('kubernetes health check service ports')], target: 'KUBE-NODEPORTS', packets: 0, bytes: 0 },
-        { chain: 'INPUT', matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')], target: 'KUBE-EXTERNAL-SERVICES', packets: 0, bytes: 0 },
-        { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')], target: 'KUBE-PROXY-FIREWALL', packets: 0, bytes: 0 },
-        { chain: 'FORWARD', matches: [comment('kubernetes forwarding rules')], target: 'KUBE-FORWARD', packets: 0, bytes: 0 },
-        { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES', packets: 0, bytes: 0 },
-        { chain: 'FORWARD', matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')], target: 'KUBE-EXTERNAL-SERVICES', packets: 0, bytes: 0 },
-        { chain: 'OUTPUT', matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')], target: 'KUBE-PROXY-FIREWALL', packets: 0, bytes: 0 },
-        { chain: 'OUTPUT', matches: [ctstate('NEW'), comment('kubernetes service portals')], target: 'KUBE-SERVICES', packets: 0, bytes: 0 },
+        {
+          chain: 'INPUT',
+          matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')],
+          target: 'KUBE-PROXY-FIREWALL',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'INPUT',
+          matches: [comment('kubernetes health check service ports')],
+          target: 'KUBE-NODEPORTS',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'INPUT',
+          matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')],
+          target: 'KUBE-EXTERNAL-SERVICES',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'FORWARD',
+          matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')],
+          target: 'KUBE-PROXY-FIREWALL',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'FORWARD',
+          matches: [comment('kubernetes forwarding rules')],
+          target: 'KUBE-FORWARD',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'FORWARD',
+          matches: [ctstate('NEW'), comment('kubernetes service portals')],
+          target: 'KUBE-SERVICES',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'FORWARD',
+          matches: [ctstate('NEW'), comment('kubernetes externally-visible service portals')],
+          target: 'KUBE-EXTERNAL-SERVICES',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'OUTPUT',
+          matches: [ctstate('NEW'), comment('kubernetes load balancer firewall')],
+          target: 'KUBE-PROXY-FIREWALL',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'OUTPUT',
+          matches: [ctstate('NEW'), comment('kubernetes service portals')],
+          target: 'KUBE-SERVICES',
+          packets: 0,
+          bytes: 0,
+        },
         { chain: 'KUBE-FORWARD', matches: [ctstate('INVALID')], target: 'DROP', packets: 0, bytes: 0 },
-        { chain: 'KUBE-FORWARD', matches: [comment('kubernetes forwarding rules'), markMatch('0x4000/0x4000')], target: 'ACCEPT', packets: 0, bytes: 0 },
-        { chain: 'KUBE-FORWARD', matches: [comment('kubernetes forwarding conntrack rule'), ctstate('RELATED,ESTABLISHED')], target: 'ACCEPT', packets: 0, bytes: 0 },
+        {
+          chain: 'KUBE-FORWARD',
+          matches: [comment('kubernetes forwarding rules'), markMatch('0x4000/0x4000')],
+          target: 'ACCEPT',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'KUBE-FORWARD',
+          matches: [comment('kubernetes forwarding conntrack rule'), ctstate('RELATED,ESTABLISHED')],
+          target: 'ACCEPT',
+          packets: 0,
+          bytes: 0,
+        },
       ],
     },
     nat: {
       name: 'nat',
-      chains: chains(['KUBE-KUBELET-CANARY', 'KUBE-MARK-MASQ', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-PROXY-CANARY', 'KUBE-SERVICES'], ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']),
+      chains: chains(
+        [
+          'KUBE-KUBELET-CANARY',
+          'KUBE-MARK-MASQ',
+          'KUBE-NODEPORTS',
+          'KUBE-POSTROUTING',
+          'KUBE-PROXY-CANARY',
+          'KUBE-SERVICES',
+        ],
+        ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+      ),
       rules: [
-        { chain: 'PREROUTING', matches: [comment('kubernetes service portals')], target: 'KUBE-SERVICES', packets: 0, bytes: 0 },
-        { chain: 'OUTPUT', matches: [comment('kubernetes service portals')], target: 'KUBE-SERVICES', packets: 0, bytes: 0 },
-        { chain: 'POSTROUTING', matches: [comment('kubernetes postrouting rules')], target: 'KUBE-POSTROUTING', packets: 0, bytes: 0 },
+        {
+          chain: 'PREROUTING',
+          matches: [comment('kubernetes service portals')],
+          target: 'KUBE-SERVICES',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'OUTPUT',
+          matches: [comment('kubernetes service portals')],
+          target: 'KUBE-SERVICES',
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'POSTROUTING',
+          matches: [comment('kubernetes postrouting rules')],
+          target: 'KUBE-POSTROUTING',
+          packets: 0,
+          bytes: 0,
+        },
         { chain: 'KUBE-MARK-MASQ', target: 'MARK', targetOptions: setXmark(0x4000, 0x4000), packets: 0, bytes: 0 },
-        { chain: 'KUBE-POSTROUTING', matches: [markMatch('0x4000/0x4000', true)], target: 'RETURN', packets: 0, bytes: 0 },
+        {
+          chain: 'KUBE-POSTROUTING',
+          matches: [markMatch('0x4000/0x4000', true)],
+          target: 'RETURN',
+          packets: 0,
+          bytes: 0,
+        },
         { chain: 'KUBE-POSTROUTING', target: 'MARK', targetOptions: setXmark(0x4000, 0), packets: 0, bytes: 0 },
-        { chain: 'KUBE-POSTROUTING', matches: [comment('kubernetes service traffic requiring SNAT')], target: 'MASQUERADE', targetOptions: masqueradeRandomFully(), packets: 0, bytes: 0 },
-        { chain: 'KUBE-SERVICES', matches: [comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain'), dstTypeLocal()], target: 'KUBE-NODEPORTS', packets: 0, bytes: 0 },
+        {
+          chain: 'KUBE-POSTROUTING',
+          matches: [comment('kubernetes service traffic requiring SNAT')],
+          target: 'MASQUERADE',
+          targetOptions: masqueradeRandomFully(),
+          packets: 0,
+          bytes: 0,
+        },
+        {
+          chain: 'KUBE-SERVICES',
+          matches: [
+            comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain'),
+            dstTypeLocal(),
+          ],
+          target: 'KUBE-NODEPORTS',
+          packets: 0,
+          bytes: 0,
+        },
       ],
     },
     mangle: {
       name: 'mangle',
-      chains: chains(['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY', 'KUBE-PROXY-CANARY'], ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']),
+      chains: chains(
+        ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY', 'KUBE-PROXY-CANARY'],
+        ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+      ),
       rules: [],
     },
   };

@@ -1,7 +1,7 @@
 /**
  * An iptables ruleset model and its two text forms: `iptables-save` and `iptables --numeric --verbose --list`
  * (the stock collector appends `=======` and `Total Number of Rules: N` to the latter). Each match and target
- * carries both spellings, because the listing prints extension-specific text (`ctstate NEW`, `/* comment */`,
+ * carries both spellings, because the listing prints extension-specific text (`ctstate NEW`, a `/\* comment *\/`,
  * `MARK or 0x4000`) that cannot be derived from the save form without re-implementing every extension.
  *
  * Column layout of the listing follows iptables 1.8: counters `%5llu`/`%4lluK`, target `%-9s`, a `!` slot before
@@ -64,13 +64,19 @@ export const markMatch = (mark: string, negate = false): Part => ({
   save: `-m mark ${negate ? '! ' : ''}--mark ${mark}`,
   list: `mark match ${negate ? '! ' : ''}${mark}`,
 });
-export const dport = (protocol: 'tcp' | 'udp', port: number): Part => ({ save: `-m ${protocol} --dport ${port}`, list: `${protocol} dpt:${port}` });
+export const dport = (protocol: 'tcp' | 'udp', port: number): Part => ({
+  save: `-m ${protocol} --dport ${port}`,
+  list: `${protocol} dpt:${port}`,
+});
 export const protoMatch = (protocol: 'tcp' | 'udp'): Part => ({ save: `-m ${protocol}`, list: protocol });
 export const randomProbability = (probability: number): Part => ({
   save: `-m statistic --mode random --probability ${probability.toFixed(11)}`,
   list: `statistic mode random probability ${probability.toFixed(11)}`,
 });
-export const nfacct = (name: string): Part => ({ save: `-m nfacct --nfacct-name ${name}`, list: `nfacct-name  ${name}` });
+export const nfacct = (name: string): Part => ({
+  save: `-m nfacct --nfacct-name ${name}`,
+  list: `nfacct-name  ${name}`,
+});
 
 /** MARK/CONNMARK `--set-xmark v/m` print as `or`, `and`, `set` or `xset` depending on the value and mask. */
 function xmarkWord(value: number, mask: number): string {
@@ -114,7 +120,9 @@ export function orderedChains(table: Table): Chain[] {
   const builtins = BUILTIN_ORDER[table.name];
   const byName = new Map(table.chains.map((chain) => [chain.name, chain]));
   const first = builtins.map((name) => byName.get(name)).filter((chain): chain is Chain => chain !== undefined);
-  const rest = table.chains.filter((chain) => !builtins.includes(chain.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const rest = table.chains
+    .filter((chain) => !builtins.includes(chain.name))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   return [...first, ...rest];
 }
 
@@ -144,9 +152,12 @@ export function renderSave(tables: readonly Table[], header: SaveHeader): string
     out.push(`*${table.name}`);
     const chains = orderedChains(table);
     for (const chain of chains) {
-      out.push(`:${chain.name} ${chain.policy ?? '-'} [${chain.policy ? chain.packets : 0}:${chain.policy ? chain.bytes : 0}]`);
+      out.push(
+        `:${chain.name} ${chain.policy ?? '-'} [${chain.policy ? chain.packets : 0}:${chain.policy ? chain.bytes : 0}]`,
+      );
     }
-    for (const chain of chains) for (const rule of table.rules.filter((r) => r.chain === chain.name)) out.push(saveRule(rule));
+    for (const chain of chains)
+      for (const rule of table.rules.filter((r) => r.chain === chain.name)) out.push(saveRule(rule));
     out.push('COMMIT');
     out.push(`# Completed on ${ctime(header.at)}`);
   }
@@ -159,7 +170,8 @@ export function formatCount(value: number, table = true): string {
   if (number <= 99999) return table ? `${String(number).padStart(5, ' ')} ` : `${number} `;
   for (const unit of ['K', 'M', 'G', 'T']) {
     number = Math.floor((number + 500) / 1000);
-    if (number <= 9999 || unit === 'T') return table ? `${String(number).padStart(4, ' ')}${unit} ` : `${number}${unit} `;
+    if (number <= 9999 || unit === 'T')
+      return table ? `${String(number).padStart(4, ' ')}${unit} ` : `${number}${unit} `;
   }
   return `${number} `;
 }
@@ -167,7 +179,8 @@ export function formatCount(value: number, table = true): string {
 const LIST_HEADER = ' pkts bytes target     prot opt in     out     source               destination         ';
 
 function listRule(rule: Rule, family: 4 | 6): string {
-  const iface = (name: string | undefined, negate: boolean | undefined): string => `${negate ? '!' : ''}${name ?? '*'}`.padEnd(6, ' ');
+  const iface = (name: string | undefined, negate: boolean | undefined): string =>
+    `${negate ? '!' : ''}${name ?? '*'}`.padEnd(6, ' ');
   const address = (value: string | undefined, negate: boolean | undefined): string =>
     `${negate ? '!' : ' '}${(value ?? (family === 4 ? '0.0.0.0/0' : '::/0')).padEnd(19, ' ')}`;
   let line = formatCount(rule.packets) + formatCount(rule.bytes);
@@ -187,7 +200,9 @@ export function renderList(table: Table, family: 4 | 6 = 4): string {
   for (const chain of orderedChains(table)) {
     const lines: string[] = [];
     if (chain.policy) {
-      lines.push(`Chain ${chain.name} (policy ${chain.policy} ${formatCount(chain.packets, false)}packets, ${formatCount(chain.bytes, false)}bytes)`);
+      lines.push(
+        `Chain ${chain.name} (policy ${chain.policy} ${formatCount(chain.packets, false)}packets, ${formatCount(chain.bytes, false)}bytes)`,
+      );
     } else {
       const references = table.rules.filter((rule) => rule.target === chain.name).length;
       lines.push(`Chain ${chain.name} (${references} references)`);
@@ -215,7 +230,11 @@ export function stockListing(table: Table, family: 4 | 6 = 4): string {
 // ------------------------------------------------------------------ building rulesets
 
 /** Adds a rule with traffic counters drawn around a typical magnitude. */
-export function counted(random: Random, packetsAround: number, bytesPerPacket = 90): { packets: number; bytes: number } {
+export function counted(
+  random: Random,
+  packetsAround: number,
+  bytesPerPacket = 90,
+): { packets: number; bytes: number } {
   if (packetsAround <= 0) return { packets: 0, bytes: 0 };
   const packets = Math.max(0, Math.round(packetsAround * random.float(0.6, 1.4)));
   return { packets, bytes: Math.round(packets * bytesPerPacket * random.float(0.8, 1.25)) };

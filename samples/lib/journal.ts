@@ -25,6 +25,11 @@ export type JournalStyle = 'short' | 'short-iso-precise' | 'syslog';
 export interface RenderOptions {
   style: JournalStyle;
   hostname: string;
+  /**
+   * journald before systemd 228 (AL2 ships 219) strips leading and trailing whitespace from each stdout line, so
+   * klog's tab-indented continuation lines and its ` >` closer arrive unindented.
+   */
+  stripStreamWhitespace?: boolean;
   /** systemd 219 (AL2) prints `-- Logs begin at …, end at … --` above `short` output. */
   logsBeginHeader?: { begin: Micros; end: Micros };
 }
@@ -73,9 +78,9 @@ export class Journal {
     this.add(at, identifier, pid, klogLine(at, severity, pid, source, message));
   }
 
-  /** Entries in the order journald would return them. */
+  /** Entries in the order journald would return them, with receive times that never go backwards. */
   sorted(): JournalEntry[] {
-    return [...this.entries].sort((a, b) => a.received - b.received || a.order - b.order);
+    return stampInOrder(this.entries);
   }
 
   render(options: RenderOptions, filter?: (entry: JournalEntry) => boolean): string {
@@ -86,6 +91,20 @@ export class Journal {
   }
 }
 
+/**
+ * Orders entries by the time their program wrote them and makes journald's receive stamps monotonic, as they are
+ * for entries arriving on one socket one after another.
+ */
+export function stampInOrder(entries: readonly JournalEntry[]): JournalEntry[] {
+  const ordered = [...entries].sort((a, b) => a.at - b.at || a.order - b.order);
+  let last = Number.NEGATIVE_INFINITY;
+  return ordered.map((entry) => {
+    const received = Math.max(entry.received, last + 1);
+    last = received;
+    return received === entry.received ? entry : { ...entry, received };
+  });
+}
+
 export function renderEntries(entries: readonly JournalEntry[], options: RenderOptions): string {
   const out: string[] = [];
   if (options.logsBeginHeader) {
@@ -94,7 +113,11 @@ export function renderEntries(entries: readonly JournalEntry[], options: RenderO
     );
   }
   if (entries.length === 0) out.push('-- No entries --');
-  for (const entry of entries) {
+  for (const original of entries) {
+    const entry =
+      options.stripStreamWhitespace && original.identifier !== 'systemd'
+        ? { ...original, text: original.text.trim() }
+        : original;
     switch (options.style) {
       case 'short':
         out.push(`${syslogTime(entry.received)} ${options.hostname} ${entry.identifier}[${entry.pid}]: ${entry.text}`);

@@ -4,7 +4,7 @@
  * seconds until aws-node has written the CNI config.
  */
 import { quote } from './journal.ts';
-import { architectureOf, type NodeProfile } from './node.ts';
+import type { NodeProfile } from './node.ts';
 import type { NodeSimulation } from './simulation.ts';
 import { type Micros, SECOND } from './time.ts';
 
@@ -52,7 +52,7 @@ const DEFAULT_FLAGS: Record<string, string> = {
   'container-log-max-files': '5',
   'container-log-max-size': '10Mi',
   'container-runtime-endpoint': 'unix:///run/containerd/containerd.sock',
-  'containerd': '/run/containerd/containerd.sock',
+  containerd: '/run/containerd/containerd.sock',
   'containerd-namespace': 'k8s.io',
   'cpu-cfs-quota': 'true',
   'cpu-cfs-quota-period': '100ms',
@@ -89,7 +89,7 @@ const DEFAULT_FLAGS: Record<string, string> = {
   'kube-api-content-type': 'application/vnd.kubernetes.protobuf',
   'kube-api-qps': '50',
   'kube-reserved': '',
-  'kubeconfig': '',
+  kubeconfig: '',
   'kubelet-cgroups': '',
   'local-storage-capacity-isolation': 'true',
   'lock-file': '',
@@ -127,7 +127,7 @@ const DEFAULT_FLAGS: Record<string, string> = {
   'root-dir': '/var/lib/kubelet',
   'rotate-certificates': 'false',
   'rotate-server-certificates': 'false',
-  'runonce': 'false',
+  runonce: 'false',
   'runtime-cgroups': '',
   'runtime-request-timeout': '2m0s',
   'seccomp-default': 'false',
@@ -167,7 +167,12 @@ export function kubeletStartup(sim: NodeSimulation, options: KubeletStartOptions
   }
   t += 120_000;
   for (const flag of options.deprecatedFlags) {
-    sim.journal.add(t, 'kubelet', pid, `Flag --${flag} has been deprecated, ${DEPRECATION[flag] ?? 'will be removed in a future release.'}`);
+    sim.journal.add(
+      t,
+      'kubelet',
+      pid,
+      `Flag --${flag} has been deprecated, ${DEPRECATION[flag] ?? 'will be removed in a future release.'}`,
+    );
     t += 40;
   }
   const flags = { ...DEFAULT_FLAGS, ...options.flags };
@@ -176,16 +181,35 @@ export function kubeletStartup(sim: NodeSimulation, options: KubeletStartOptions
     sim.klog(t, 'I', 'flags.go:64', `FLAG: --${name}=${quote(flags[name] ?? '')}`);
     t += sim.random.int(3, 18);
   }
-  const step = (severity: 'I' | 'W' | 'E', source: string, message: string, gap: [number, number] = [40, 3_000]): void => {
+  const step = (
+    severity: 'I' | 'W' | 'E',
+    source: string,
+    message: string,
+    gap: [number, number] = [40, 3_000],
+  ): void => {
     t += sim.random.int(gap[0], gap[1]);
     sim.klog(t, severity, source, message);
   };
   step('I', 'server.go:486', `"Kubelet version" kubeletVersion=${quote(node.kubeletVersion)}`);
   step('I', 'server.go:488', '"Golang settings" GOGC="" GOMAXPROCS="" GOTRACEBACK=""');
-  step('I', 'dynamic_cafile_content.go:160', '"Starting controller" name="client-ca-bundle::/etc/kubernetes/pki/ca.crt"', [2_000, 9_000]);
-  step('I', 'server.go:1389', '"Using cgroup driver setting received from the CRI runtime" cgroupDriver="systemd"', [20_000, 60_000]);
+  step(
+    'I',
+    'dynamic_cafile_content.go:160',
+    '"Starting controller" name="client-ca-bundle::/etc/kubernetes/pki/ca.crt"',
+    [2_000, 9_000],
+  );
+  step(
+    'I',
+    'server.go:1389',
+    '"Using cgroup driver setting received from the CRI runtime" cgroupDriver="systemd"',
+    [20_000, 60_000],
+  );
   step('I', 'server.go:746', '"--cgroups-per-qos enabled, but --cgroup-root was not specified.  defaulting to /"');
-  step('I', 'container_manager_linux.go:264', '"Container manager verified user specified cgroup-root exists" cgroupRoot=[]');
+  step(
+    'I',
+    'container_manager_linux.go:264',
+    '"Container manager verified user specified cgroup-root exists" cgroupRoot=[]',
+  );
   step(
     'I',
     'container_manager_linux.go:269',
@@ -206,19 +230,42 @@ export function kubeletStartup(sim: NodeSimulation, options: KubeletStartOptions
     [30_000, 80_000],
   );
   step('I', 'kubelet.go:837', '"Not starting ClusterTrustBundle informer because we are in static kubelet mode"');
-  for (const plugin of ['kubernetes.io/portworx-volume', 'kubernetes.io/empty-dir', 'kubernetes.io/git-repo', 'kubernetes.io/host-path', 'kubernetes.io/nfs', 'kubernetes.io/secret', 'kubernetes.io/iscsi', 'kubernetes.io/cephfs', 'kubernetes.io/downward-api', 'kubernetes.io/fc', 'kubernetes.io/configmap', 'kubernetes.io/projected', 'kubernetes.io/local-volume', 'kubernetes.io/csi']) {
+  for (const plugin of [
+    'kubernetes.io/portworx-volume',
+    'kubernetes.io/empty-dir',
+    'kubernetes.io/git-repo',
+    'kubernetes.io/host-path',
+    'kubernetes.io/nfs',
+    'kubernetes.io/secret',
+    'kubernetes.io/iscsi',
+    'kubernetes.io/cephfs',
+    'kubernetes.io/downward-api',
+    'kubernetes.io/fc',
+    'kubernetes.io/configmap',
+    'kubernetes.io/projected',
+    'kubernetes.io/local-volume',
+    'kubernetes.io/csi',
+  ]) {
     step('I', 'plugins.go:642', `"Loaded volume plugin" pluginName=${quote(plugin)}`, [5, 60]);
   }
   step('I', 'server.go:1269', '"Started kubelet"', [4_000, 12_000]);
   step('I', 'server.go:163', '"Starting to listen" address="0.0.0.0" port=10250');
   step('I', 'server.go:460', '"Adding debug handlers to kubelet server"');
   step('I', 'ratelimit.go:55', '"Setting rate limiting for endpoint" service="podresources" qps=100 burstTokens=10');
-  step('I', 'server.go:243', '"Starting to serve the podresources API" endpoint="unix:/var/lib/kubelet/pod-resources/kubelet.sock"');
+  step(
+    'I',
+    'server.go:243',
+    '"Starting to serve the podresources API" endpoint="unix:/var/lib/kubelet/pod-resources/kubelet.sock"',
+  );
   step('I', 'fs_resource_analyzer.go:67', '"Starting FS ResourceAnalyzer"');
   step('I', 'volume_manager.go:289', '"Starting Kubelet Volume Manager"');
   step('I', 'desired_state_of_world_populator.go:146', '"Desired state populator starts to run"');
   step('I', 'reconciler.go:26', '"Reconciler: start to sync state"');
-  step('E', 'kubelet.go:1478', '"Image garbage collection failed once. Stats initialization may not have completed yet" err="invalid capacity 0 on image filesystem"');
+  step(
+    'E',
+    'kubelet.go:1478',
+    '"Image garbage collection failed once. Stats initialization may not have completed yet" err="invalid capacity 0 on image filesystem"',
+  );
   step('I', 'factory.go:221', 'Registration of the systemd container factory successfully');
   step(
     'I',
@@ -230,7 +277,11 @@ export function kubeletStartup(sim: NodeSimulation, options: KubeletStartOptions
   step('I', 'kubelet_network_linux.go:50', '"Initialized iptables rules." protocol="IPv6"');
   step('I', 'status_manager.go:217', '"Starting to sync pod status with apiserver"');
   step('I', 'kubelet.go:2321', '"Starting kubelet main sync loop"');
-  step('E', 'kubelet.go:2345', '"Skipping pod synchronization" err="[container runtime status check may not have completed yet, PLEG is not healthy: pleg has yet to be successful]"');
+  step(
+    'E',
+    'kubelet.go:2345',
+    '"Skipping pod synchronization" err="[container runtime status check may not have completed yet, PLEG is not healthy: pleg has yet to be successful]"',
+  );
   step('I', 'cpu_manager.go:214', '"Starting CPU manager" policy="none"', [20_000, 60_000]);
   step('I', 'cpu_manager.go:215', '"Reconciling" reconcilePeriod="10s"');
   step('I', 'state_mem.go:36', '"Initialized new in-memory state store"');
@@ -241,17 +292,35 @@ export function kubeletStartup(sim: NodeSimulation, options: KubeletStartOptions
   step('I', 'state_mem.go:35', '"Initializing new in-memory state store"');
   step('I', 'state_mem.go:75', '"Updated machine memory state"');
   step('I', 'eviction_manager.go:189', '"Eviction manager: starting control loop"');
-  step('I', 'container_log_manager.go:189', '"Initializing container log rotate workers" workers=1 monitorPeriod="10s"');
+  step(
+    'I',
+    'container_log_manager.go:189',
+    '"Initializing container log rotate workers" workers=1 monitorPeriod="10s"',
+  );
   step('I', 'plugin_manager.go:118', '"Starting Kubelet Plugin Manager"');
-  step('E', 'eviction_manager.go:285', `"Eviction manager: failed to get summary stats" err=${quote(`failed to get node info: node "${host}" not found`)}`);
+  step(
+    'E',
+    'eviction_manager.go:285',
+    `"Eviction manager: failed to get summary stats" err=${quote(`failed to get node info: node "${host}" not found`)}`,
+  );
   step('I', 'kubelet_node_status.go:72', `"Attempting to register node" node=${quote(host)}`, [60_000, 200_000]);
   step('I', 'kubelet_node_status.go:75', `"Successfully registered node" node=${quote(host)}`, [150_000, 400_000]);
   step('I', 'kubelet_node_status.go:488', '"Fast updating node status as it just became ready"');
-  const architecture = architectureOf(node);
-  step('I', 'kubelet_node_status.go:679', `"Recording event message for node" node=${quote(host)} event="NodeHasSufficientMemory"`);
-  step('I', 'kubelet_node_status.go:679', `"Recording event message for node" node=${quote(host)} event="NodeHasNoDiskPressure"`);
-  step('I', 'kubelet_node_status.go:679', `"Recording event message for node" node=${quote(host)} event="NodeHasSufficientPID"`);
-  void architecture;
+  step(
+    'I',
+    'kubelet_node_status.go:679',
+    `"Recording event message for node" node=${quote(host)} event="NodeHasSufficientMemory"`,
+  );
+  step(
+    'I',
+    'kubelet_node_status.go:679',
+    `"Recording event message for node" node=${quote(host)} event="NodeHasNoDiskPressure"`,
+  );
+  step(
+    'I',
+    'kubelet_node_status.go:679',
+    `"Recording event message for node" node=${quote(host)} event="NodeHasSufficientPID"`,
+  );
   // Until aws-node installs 10-aws.conflist the runtime reports the pod network as not ready, every 5 s.
   for (let at = t + 2 * SECOND; at < options.cniReadyAt; at += 5 * SECOND + sim.random.int(-30_000, 30_000)) {
     sim.klog(

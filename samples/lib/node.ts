@@ -51,6 +51,15 @@ export function shortHostnameOf(node: NodeProfile): string {
   return `ip-${node.privateIp.replaceAll('.', '-')}`;
 }
 
+/** AL2023 uses predictable interface names (`ens5`); AL2 keeps `eth0`. */
+export function primaryInterfaceOf(node: NodeProfile): string {
+  return node.os === 'al2023' ? 'ens5' : 'eth0';
+}
+
+export function secondaryInterfaceOf(node: NodeProfile, deviceNumber: number): string {
+  return node.os === 'al2023' ? `ens${5 + deviceNumber}` : `eth${deviceNumber}`;
+}
+
 export function architectureOf(node: NodeProfile): string {
   return node.instanceType.match(/^[a-z]+\d+g/) ? 'aarch64' : 'x86_64';
 }

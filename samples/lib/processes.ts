@@ -40,7 +40,13 @@ export interface ProcessTableView {
   procps: '3.3.17' | '3.3.10';
 }
 
-const KERNEL_THREADS_PER_CPU = ['cpuhp/%', 'idle_inject/%', 'migration/%', 'ksoftirqd/%', 'kworker/%:0H-events_highpri'];
+const KERNEL_THREADS_PER_CPU = [
+  'cpuhp/%',
+  'idle_inject/%',
+  'migration/%',
+  'ksoftirqd/%',
+  'kworker/%:0H-events_highpri',
+];
 const KERNEL_THREADS = [
   'rcu_gp',
   'rcu_par_gp',
@@ -103,7 +109,11 @@ export function kernelThreads(node: NodeProfile, random: Random): Proc[] {
     args: `[${comm}]`,
     stat,
     cpuNow: 0,
-    cpuSeconds: comm.startsWith('ksoftirqd') ? random.int(30, 400) / 10 : comm === 'rcu_sched' ? random.int(40, 900) / 10 : 0,
+    cpuSeconds: comm.startsWith('ksoftirqd')
+      ? random.int(30, 400) / 10
+      : comm === 'rcu_sched'
+        ? random.int(40, 900) / 10
+        : 0,
     vszKb: 0,
     rssKb: 0,
     shrKb: 0,
@@ -116,7 +126,8 @@ export function kernelThreads(node: NodeProfile, random: Random): Proc[] {
   });
   procs.push(base(2, 'kthreadd', 'S'));
   let pid = 3;
-  for (const comm of KERNEL_THREADS.slice(0, 9)) procs.push(base(pid++, comm, comm.endsWith('_gp') || comm.endsWith('wq') || comm === 'netns' ? 'I<' : 'I'));
+  for (const comm of KERNEL_THREADS.slice(0, 9))
+    procs.push(base(pid++, comm, comm.endsWith('_gp') || comm.endsWith('wq') || comm === 'netns' ? 'I<' : 'I'));
   for (let cpu = 0; cpu < node.cpuCount; cpu++) {
     for (const template of KERNEL_THREADS_PER_CPU) {
       const comm = template.replace('%', String(cpu));
@@ -133,7 +144,14 @@ export function kernelThreads(node: NodeProfile, random: Random): Proc[] {
 /** Short-lived kworkers that exist at any moment, with pids from the whole lifetime. */
 export function kworkers(node: NodeProfile, random: Random, lastPid: number, count: number): Proc[] {
   const procs: Proc[] = [];
-  const names = ['events', 'mm_percpu_wq', 'events_power_efficient', 'xfs-conv/nvme0n1p1', 'cgroup_destroy', 'events_freezable_power_'];
+  const names = [
+    'events',
+    'mm_percpu_wq',
+    'events_power_efficient',
+    'xfs-conv/nvme0n1p1',
+    'cgroup_destroy',
+    'events_freezable_power_',
+  ];
   for (let index = 0; index < count; index++) {
     const cpu = random.int(0, node.cpuCount - 1);
     const unbound = random.chance(0.4);
@@ -207,11 +225,15 @@ export function renderTop(view: ProcessTableView, summary: TopSummary): string {
   const m = summary.memory;
   if (modern) {
     const mib = (kb: number): string => (kb / 1024).toFixed(1).padStart(8);
-    lines.push(`MiB Mem : ${mib(m.totalKb)} total, ${mib(m.freeKb)} free, ${mib(m.usedKb)} used, ${mib(m.cacheKb)} buff/cache`);
+    lines.push(
+      `MiB Mem : ${mib(m.totalKb)} total, ${mib(m.freeKb)} free, ${mib(m.usedKb)} used, ${mib(m.cacheKb)} buff/cache`,
+    );
     lines.push(`MiB Swap: ${mib(0)} total, ${mib(0)} free, ${mib(0)} used. ${mib(m.availableKb)} avail Mem `);
   } else {
     const kib = (kb: number): string => String(kb).padStart(8);
-    lines.push(`KiB Mem : ${kib(m.totalKb)} total, ${kib(m.freeKb)} free, ${kib(m.usedKb)} used, ${kib(m.cacheKb)} buff/cache`);
+    lines.push(
+      `KiB Mem : ${kib(m.totalKb)} total, ${kib(m.freeKb)} free, ${kib(m.usedKb)} used, ${kib(m.cacheKb)} buff/cache`,
+    );
     lines.push(`KiB Swap: ${kib(0)} total, ${kib(0)} free, ${kib(0)} used. ${kib(m.availableKb)} avail Mem `);
   }
   lines.push('');
@@ -245,10 +267,18 @@ function forestOrder(procs: readonly Proc[]): { proc: Proc; prefix: string }[] {
   for (const list of byParent.values()) list.sort((a, b) => a.pid - b.pid);
   const out: { proc: Proc; prefix: string }[] = [];
   const walk = (proc: Proc, ancestors: boolean[]): void => {
-    const prefix = ancestors.length === 0 ? '' : `${ancestors.slice(0, -1).map((more) => (more ? ' |  ' : '    ')).join('')} \\_ `;
+    const prefix =
+      ancestors.length === 0
+        ? ''
+        : `${ancestors
+            .slice(0, -1)
+            .map((more) => (more ? ' |  ' : '    '))
+            .join('')} \\_ `;
     out.push({ proc, prefix });
     const children = byParent.get(proc.pid) ?? [];
-    children.forEach((child, index) => walk(child, [...ancestors, index < children.length - 1]));
+    children.forEach((child, index) => {
+      walk(child, [...ancestors, index < children.length - 1]);
+    });
   };
   // procps shows kthreadd's tree first, then init, and init's children as roots of their own trees.
   const kthreadd = procs.find((proc) => proc.pid === 2);
@@ -298,7 +328,7 @@ export function renderPsThreads(view: ProcessTableView, random: Random): string 
       const elapsed = Math.max(1, (now - proc.startedAt) / SECOND);
       const c = Math.min(99, Math.round((proc.cpuSeconds / elapsed / proc.threads) * 100));
       lines.push(
-        `${proc.user.padEnd(8)} ${String(proc.pid).padStart(7)} ${String(proc.ppid).padStart(7)} ${String(lwp).padStart(7)} ${String(c).padStart(2)} ${String(proc.threads).padStart(4)} ${String(Math.round(proc.vszKb / 4)).padStart(5)} ${String(proc.rssKb).padStart(5)} ${String(random.int(0, view.node.cpuCount - 1)).padStart(3)} ${psStart(proc.startedAt, now)} ?        ${hhmmss(thread === 0 ? proc.cpuSeconds * 0.6 : proc.cpuSeconds * 0.4 / proc.threads)} ${proc.args}`,
+        `${proc.user.padEnd(8)} ${String(proc.pid).padStart(7)} ${String(proc.ppid).padStart(7)} ${String(lwp).padStart(7)} ${String(c).padStart(2)} ${String(proc.threads).padStart(4)} ${String(Math.round(proc.vszKb / 4)).padStart(5)} ${String(proc.rssKb).padStart(5)} ${String(random.int(0, view.node.cpuCount - 1)).padStart(3)} ${psStart(proc.startedAt, now)} ?        ${hhmmss(thread === 0 ? proc.cpuSeconds * 0.6 : (proc.cpuSeconds * 0.4) / proc.threads)} ${proc.args}`,
       );
     }
   }

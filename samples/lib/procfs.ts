@@ -60,7 +60,12 @@ export function procMeminfo(memory: MemoryUse): string {
     ['Mlocked', 0, true],
     ['SwapTotal', 0, true],
     ['SwapFree', 0, true],
-    ...(memory.kernel6 ? ([['Zswap', 0, true], ['Zswapped', 0, true]] as [string, number, boolean][]) : []),
+    ...(memory.kernel6
+      ? ([
+          ['Zswap', 0, true],
+          ['Zswapped', 0, true],
+        ] as [string, number, boolean][])
+      : []),
     ['Dirty', 612, true],
     ['Writeback', 0, true],
     ['AnonPages', anonKb - 112_220, true],
@@ -95,7 +100,7 @@ export function procMeminfo(memory: MemoryUse): string {
     ['Hugepagesize', 2_048, true],
     ['Hugetlb', 0, true],
     ['DirectMap4k', 190_828, true],
-    ['DirectMap2M', Math.round(totalKb * 0.76 / 2048) * 2048, true],
+    ['DirectMap2M', Math.round((totalKb * 0.76) / 2048) * 2048, true],
     ['DirectMap1G', 2_097_152, true],
   ];
   return `${rows.map(([label, value, kb]) => `${`${label}:`.padEnd(16, ' ')}${String(value).padStart(8, ' ')}${kb ? ' kB' : ''}`).join('\n')}\n`;
@@ -116,8 +121,12 @@ export interface CpuTicks {
  * Splits `seconds` of wall time on `cpus` CPUs into USER_HZ (100/s) ticks with the given busy shares.
  * Shares are of total CPU time: user + system + steal + iowait ≤ 1.
  */
-export function cpuTicks(random: Random, seconds: number, shares: { user: number; system: number; iowait: number; steal: number }): CpuTicks {
-  const total = seconds * 100;
+export function cpuTicks(
+  random: Random,
+  seconds: number,
+  shares: { user: number; system: number; iowait: number; steal: number },
+): CpuTicks {
+  const total = Math.round(seconds * 100);
   const jitter = (value: number): number => Math.round(value * random.float(0.97, 1.03));
   const user = jitter(total * shares.user);
   const system = jitter(total * shares.system);
@@ -125,7 +134,16 @@ export function cpuTicks(random: Random, seconds: number, shares: { user: number
   const steal = jitter(total * shares.steal);
   const softirq = jitter(total * 0.004);
   const nice = jitter(total * 0.0002);
-  return { user, nice, system, idle: Math.max(0, total - user - system - iowait - steal - softirq - nice), iowait, irq: 0, softirq, steal };
+  return {
+    user,
+    nice,
+    system,
+    idle: Math.max(0, total - user - system - iowait - steal - softirq - nice),
+    iowait,
+    irq: 0,
+    softirq,
+    steal,
+  };
 }
 
 export interface ProcStat {

@@ -41,6 +41,8 @@ export interface Pod {
   netns: string;
   containerIds: Map<string, string>;
   restarts: Map<string, number>;
+  /** When each container's current instance started (restarts move it). */
+  containerStartedAt: Map<string, Micros>;
   apiVolume: string;
   admittedAt: Micros;
   startedAt: Micros;
@@ -168,6 +170,42 @@ export class NodeSimulation {
     throw new Error(`${this.node.seed}: ENI pool exhausted while starting ${pod.spec.name}`);
   }
 
+  /** CNI ADD for a pod whose kubelet lines a caller writes itself (the 2019 kubelet logs differently). */
+  addPodNetwork(pod: Pod, at: Micros): void {
+    const assignment = this.#assignIp(pod, at);
+    pod.ip = assignment.ip;
+    this.cni.push({
+      kind: 'add',
+      at,
+      pod,
+      ip: assignment.ip,
+      eniId: assignment.eni.id,
+      deviceNumber: assignment.eni.deviceNumber,
+    });
+  }
+
+  delPodNetwork(pod: Pod, at: Micros): void {
+    this.#releaseIp(pod, at, 'PodDeleted');
+  }
+
+  /** Registers a pod without writing kubelet lines. */
+  registerPod(spec: PodSpec, at: Micros): Pod {
+    const pod: Pod = {
+      spec,
+      uid: this.random.uuid(),
+      sandboxId: this.newContainerId(),
+      netns: `/proc/${this.random.int(4_000, 30_000)}/ns/net`,
+      containerIds: new Map(spec.containers.map((container) => [container.name, this.newContainerId()])),
+      restarts: new Map(spec.containers.map((container) => [container.name, 0])),
+      containerStartedAt: new Map(spec.containers.map((container) => [container.name, at])),
+      apiVolume: `default-token-${this.random.kubeSuffix(5)}`,
+      admittedAt: at,
+      startedAt: at,
+    };
+    this.pods.push(pod);
+    return pod;
+  }
+
   isIpamdDown(at: Micros): boolean {
     return this.ipamdDown.some((window) => at >= window.from && at < window.to);
   }
@@ -175,6 +213,8 @@ export class NodeSimulation {
   // ---------------------------------------------------------------- kubelet lines
 
   klog(at: Micros, severity: 'I' | 'W' | 'E', source: string, message: string): void {
+    // The journal ends when the collector read it.
+    if (at >= this.node.collectedAt) return;
     this.journal.klog(at, this.node.kubeletPid, severity, source, message);
   }
 
@@ -203,6 +243,7 @@ export class NodeSimulation {
       netns: `/var/run/netns/cni-${this.random.uuid()}`,
       containerIds: new Map(),
       restarts: new Map(),
+      containerStartedAt: new Map(),
       apiVolume: `kube-api-access-${this.random.kubeSuffix(5)}`,
       admittedAt: at,
       startedAt: at,
@@ -215,9 +256,24 @@ export class NodeSimulation {
     for (const stale of this.#pendingStaleState.splice(0)) {
       for (const container of stale.containers) {
         t += this.random.int(20, 90);
-        this.klog(t, 'I', SRC.cpuStale, `"RemoveStaleState: removing container" podUID=${quote(stale.uid)} containerName=${quote(container)}`);
-        this.klog(t + 9, 'I', SRC.cpuStateDeleted, `"Deleted CPUSet assignment" podUID=${quote(stale.uid)} containerName=${quote(container)}`);
-        this.klog(t + 31, 'I', SRC.memStale, `"RemoveStaleState removing state" podUID=${quote(stale.uid)} containerName=${quote(container)}`);
+        this.klog(
+          t,
+          'I',
+          SRC.cpuStale,
+          `"RemoveStaleState: removing container" podUID=${quote(stale.uid)} containerName=${quote(container)}`,
+        );
+        this.klog(
+          t + 9,
+          'I',
+          SRC.cpuStateDeleted,
+          `"Deleted CPUSet assignment" podUID=${quote(stale.uid)} containerName=${quote(container)}`,
+        );
+        this.klog(
+          t + 31,
+          'I',
+          SRC.memStale,
+          `"RemoveStaleState removing state" podUID=${quote(stale.uid)} containerName=${quote(container)}`,
+        );
       }
     }
     t = at + this.random.int(40_000, 120_000);
@@ -269,15 +325,32 @@ export class NodeSimulation {
       }
       const assignment = this.#assignIp(pod, t);
       pod.ip = assignment.ip;
-      this.cni.push({ kind: 'add', at: t, pod, ip: assignment.ip, eniId: assignment.eni.id, deviceNumber: assignment.eni.deviceNumber });
+      this.cni.push({
+        kind: 'add',
+        at: t,
+        pod,
+        ip: assignment.ip,
+        eniId: assignment.eni.id,
+        deviceNumber: assignment.eni.deviceNumber,
+      });
     }
     t += this.random.int(350_000, 900_000);
     const started: string[] = [];
     if (pod.spec.initContainers) {
-      this.klog(t, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerStarted","Data":"${pod.sandboxId}"}`);
+      this.klog(
+        t,
+        'I',
+        SRC.pleg,
+        `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerStarted","Data":"${pod.sandboxId}"}`,
+      );
       for (const _init of pod.spec.initContainers) {
         t += this.random.int(800_000, 2_500_000);
-        this.klog(t, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${this.newContainerId()}"}`);
+        this.klog(
+          t,
+          'I',
+          SRC.pleg,
+          `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${this.newContainerId()}"}`,
+        );
       }
       t += this.random.int(300_000, 900_000);
     }
@@ -285,10 +358,16 @@ export class NodeSimulation {
       const id = this.newContainerId();
       pod.containerIds.set(container.name, id);
       pod.restarts.set(container.name, 0);
+      pod.containerStartedAt.set(container.name, t);
       started.push(id);
     }
     for (const id of [...started, ...(pod.spec.initContainers ? [] : [pod.sandboxId])]) {
-      this.klog(t, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerStarted","Data":"${id}"}`);
+      this.klog(
+        t,
+        'I',
+        SRC.pleg,
+        `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerStarted","Data":"${id}"}`,
+      );
       t += this.random.int(30, 400);
     }
     const created = pod.admittedAt - this.random.int(200_000, 900_000);
@@ -310,20 +389,41 @@ export class NodeSimulation {
   #sandboxFailed(pod: Pod, at: Micros): void {
     const ref = this.#podRef(pod);
     const sandboxId = this.newContainerId();
-    const error = 'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:50051: connect: connection refused"';
+    const error =
+      'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:50051: connect: connection refused"';
     this.cni.push({ kind: 'add-failed', at, pod, sandboxId, netns: `/var/run/netns/cni-${this.random.uuid()}`, error });
     const runtimeError = `rpc error: code = Unknown desc = failed to setup network for sandbox "${sandboxId}": plugin type="aws-cni" name="aws-cni" failed (add): add cmd: Error received from AddNetwork gRPC call: ${error}`;
     const t = at + this.random.int(1_500_000, 3_000_000);
     this.klog(t, 'E', SRC.sandboxFailedLog, `"RunPodSandbox from runtime service failed" err=${quote(runtimeError)}`);
-    this.klog(t + 61, 'E', SRC.sandboxFailed, `"Failed to create sandbox for pod" err=${quote(runtimeError)} pod=${quote(ref)}`);
-    this.klog(t + 97, 'E', SRC.createSandboxFailed, `"CreatePodSandbox for pod failed" err=${quote(runtimeError)} pod=${quote(ref)}`);
+    this.klog(
+      t + 61,
+      'E',
+      SRC.sandboxFailed,
+      `"Failed to create sandbox for pod" err=${quote(runtimeError)} pod=${quote(ref)}`,
+    );
+    this.klog(
+      t + 97,
+      'E',
+      SRC.createSandboxFailed,
+      `"CreatePodSandbox for pod failed" err=${quote(runtimeError)} pod=${quote(ref)}`,
+    );
     const podKey = `${pod.spec.name}_${pod.spec.namespace}(${pod.uid})`;
     const workerError = `failed to "CreatePodSandbox" for "${podKey}" with CreatePodSandboxError: "Failed to create sandbox for pod \\"${podKey}\\": ${runtimeError.replaceAll('"', '\\"')}"`;
-    this.klog(t + 133, 'E', SRC.podWorkers, `"Error syncing pod, skipping" err=${quote(workerError)} pod=${quote(ref)} podUID=${quote(pod.uid)}`);
+    this.klog(
+      t + 133,
+      'E',
+      SRC.podWorkers,
+      `"Error syncing pod, skipping" err=${quote(workerError)} pod=${quote(ref)} podUID=${quote(pod.uid)}`,
+    );
   }
 
   readiness(pod: Pod, at: Micros, ready: boolean): void {
-    this.klog(at, 'I', SRC.probeSync, `"SyncLoop (probe)" probe="readiness" status=${ready ? '"ready"' : '""'} pod=${quote(this.#podRef(pod))}`);
+    this.klog(
+      at,
+      'I',
+      SRC.probeSync,
+      `"SyncLoop (probe)" probe="readiness" status=${ready ? '"ready"' : '""'} pod=${quote(this.#podRef(pod))}`,
+    );
   }
 
   probeFailed(pod: Pod, container: string, probeType: ProbeType, output: string, at: Micros): void {
@@ -354,10 +454,21 @@ export class NodeSimulation {
       `"Killing container with a grace period" pod=${quote(ref)} podUID=${quote(pod.uid)} containerName=${quote(container)} containerID=${quote(`containerd://${oldId}`)} gracePeriod=${grace}`,
     );
     const died = at + this.random.int(400_000, 2_600_000);
-    this.klog(died, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${oldId}"}`);
+    this.klog(
+      died,
+      'I',
+      SRC.pleg,
+      `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${oldId}"}`,
+    );
     const restarts = (pod.restarts.get(container) ?? 0) + 1;
     pod.restarts.set(container, restarts);
-    if (restarts > 1) this.klog(died + 1_200, 'I', SRC.removeContainer, `"RemoveContainer" containerID=${quote(this.newContainerId())}`);
+    if (restarts > 1)
+      this.klog(
+        died + 1_200,
+        'I',
+        SRC.removeContainer,
+        `"RemoveContainer" containerID=${quote(this.newContainerId())}`,
+      );
     let t = died + 900_000;
     // While the restart back-off runs, every pod sync says so.
     let waited = 0;
@@ -377,7 +488,13 @@ export class NodeSimulation {
     const newId = this.newContainerId();
     pod.containerIds.set(container, newId);
     const startedAt = died + restartDelaySeconds * SECOND + this.random.int(600_000, 1_800_000);
-    this.klog(startedAt, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerStarted","Data":"${newId}"}`);
+    this.klog(
+      startedAt,
+      'I',
+      SRC.pleg,
+      `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerStarted","Data":"${newId}"}`,
+    );
+    pod.containerStartedAt.set(container, startedAt);
     return startedAt;
   }
 
@@ -385,20 +502,33 @@ export class NodeSimulation {
   complete(pod: Pod, at: Micros): void {
     const ref = this.#podRef(pod);
     for (const id of pod.containerIds.values()) {
-      this.klog(at, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${id}"}`);
+      this.klog(
+        at,
+        'I',
+        SRC.pleg,
+        `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${id}"}`,
+      );
     }
     const stop = at + this.random.int(900_000, 1_400_000);
     this.#releaseIp(pod, stop, 'PodDeleted');
-    this.klog(stop + 30_000, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${pod.sandboxId}"}`);
+    this.klog(
+      stop + 30_000,
+      'I',
+      SRC.pleg,
+      `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${pod.sandboxId}"}`,
+    );
     this.klog(stop + 31_000, 'I', SRC.syncUpdate, `"SyncLoop UPDATE" source="api" pods=[${quote(ref)}]`);
     pod.stoppedAt = stop;
   }
 
   #releaseIp(pod: Pod, at: Micros, reason: string): void {
     if (!pod.ip) return;
-    if (this.isIpamdDown(at)) return; // the DEL is retried by kubelet later; keep it simple and keep the IP
-    this.cni.push({ kind: 'del', at, pod, ip: pod.ip, reason });
-    this.assignments.delete(pod.ip);
+    // While ipamd is down the DEL fails and kubelet retries it; it goes through once ipamd answers again.
+    const down = this.ipamdDown.find((window) => at >= window.from && at < window.to);
+    const when = down ? down.to + this.random.int(2_000_000, 9_000_000) : at;
+    this.cni.push({ kind: 'del', at: when, pod, ip: pod.ip, reason });
+    const assignment = this.assignments.get(pod.ip);
+    if (assignment?.pod === pod) this.assignments.delete(pod.ip);
   }
 
   /** Graceful deletion of a running pod (rollout, scale-down). */
@@ -417,11 +547,21 @@ export class NodeSimulation {
     }
     t += this.random.int(1_100_000, 4_000_000);
     for (const id of pod.containerIds.values()) {
-      this.klog(t, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${id}"}`);
+      this.klog(
+        t,
+        'I',
+        SRC.pleg,
+        `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${id}"}`,
+      );
       t += this.random.int(30, 200);
     }
     this.#releaseIp(pod, t + 200_000, 'PodDeleted');
-    this.klog(t + 700_000, 'I', SRC.pleg, `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${pod.sandboxId}"}`);
+    this.klog(
+      t + 700_000,
+      'I',
+      SRC.pleg,
+      `"SyncLoop (PLEG): event for pod" pod=${quote(ref)} event={"ID":"${pod.uid}","Type":"ContainerDied","Data":"${pod.sandboxId}"}`,
+    );
     pod.stoppedAt = t;
     return this.remove(pod, t + 1_400_000);
   }
@@ -464,7 +604,12 @@ export class NodeSimulation {
       this.klog(t, 'I', SRC.removeContainer, `"RemoveContainer" containerID=${quote(id)}`);
     }
     t += this.random.int(1_500_000, 2_500_000);
-    this.klog(t, 'I', SRC.orphans, `"Cleaned up orphaned pod volumes dir" podUID=${quote(pod.uid)} path=${quote(`/var/lib/kubelet/pods/${pod.uid}/volumes`)}`);
+    this.klog(
+      t,
+      'I',
+      SRC.orphans,
+      `"Cleaned up orphaned pod volumes dir" podUID=${quote(pod.uid)} path=${quote(`/var/lib/kubelet/pods/${pod.uid}/volumes`)}`,
+    );
     pod.removedAt = at;
     this.#pendingStaleState.push({ uid: pod.uid, containers: [...pod.containerIds.keys()] });
     return t;
@@ -480,7 +625,12 @@ export class NodeSimulation {
   }
 
   housekeepingSlow(at: Micros, actualSeconds: number): void {
-    this.klog(at, 'I', SRC.housekeeping, `"Housekeeping took longer than expected" err="housekeeping took too long" expected="1s" actual=${quote(`${actualSeconds.toFixed(3)}s`)}`);
+    this.klog(
+      at,
+      'I',
+      SRC.housekeeping,
+      `"Housekeeping took longer than expected" err="housekeeping took too long" expected="1s" actual=${quote(`${actualSeconds.toFixed(3)}s`)}`,
+    );
   }
 
   syncUpdate(pod: Pod, at: Micros): void {

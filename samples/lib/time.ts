@@ -43,10 +43,13 @@ export function syslogTime(at: Micros): string {
   return `${MONTHS[p.month]} ${String(p.day).padStart(2, ' ')} ${clock(p)}`;
 }
 
-/** journalctl `short-iso-precise` on systemd 252: `2025-03-12T03:41:27.123456+00:00`. */
-export function isoPrecise(at: Micros): string {
+/**
+ * journalctl `short-iso-precise`: `2025-03-12T03:41:27.123456+0000` up to systemd 254 (AL2023 ships 252); systemd
+ * 255 switched the zone to RFC 3339's `+00:00`.
+ */
+export function isoPrecise(at: Micros, zone: '+0000' | '+00:00' = '+0000'): string {
   const p = parts(at);
-  return `${p.year}-${pad(p.month + 1)}-${pad(p.day)}T${clock(p)}.${pad(p.micro, 6)}+00:00`;
+  return `${p.year}-${pad(p.month + 1)}-${pad(p.day)}T${clock(p)}.${pad(p.micro, 6)}${zone}`;
 }
 
 /** klog header time: `0312 03:41:27.123456` (month and day, no year). */
@@ -69,7 +72,9 @@ export function isoSeconds(at: Micros): string {
 export function goTime(at: Micros, withFraction = true): string {
   const p = parts(at);
   const base = `${p.year}-${pad(p.month + 1)}-${pad(p.day)} ${clock(p)}`;
-  return withFraction ? `${base}.${pad(p.micro, 6)}${pad(Math.floor(p.micro / 7) % 1000, 3)} +0000 UTC` : `${base} +0000 UTC`;
+  return withFraction
+    ? `${base}.${pad(p.micro, 6)}${pad(Math.floor(p.micro / 7) % 1000, 3)} +0000 UTC`
+    : `${base} +0000 UTC`;
 }
 
 /** C `ctime()` without the newline, as iptables-save prints it: `Wed Mar 12 03:41:29 2025`. */
