@@ -2,12 +2,12 @@
  * eks-node-diag command line. Parses, dispatches to command modules (loaded lazily so `--help` and `--version`
  * start fast), and holds the one place where outcomes and errors become exit codes:
  *   0 analyzed (no finding at or above --fail-on), 1 an input could not be read, 2 usage error,
- *   3 a finding at or above --fail-on, 70 internal error.
+ *   3 a finding at or above --fail-on, 4 collection refused (not enough disk), 70 internal error.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { TOOL_VERSION } from '../analyzer/engine/version.ts';
 
-export const EXIT = { ok: 0, unreadable: 1, usage: 2, findings: 3, internal: 70 } as const;
+export const EXIT = { ok: 0, unreadable: 1, usage: 2, findings: 3, refused: 4, internal: 70 } as const;
 
 const ANALYZE_EXAMPLES = `
 Examples:
@@ -77,13 +77,85 @@ export function buildProgram(io: { out: (text: string) => void; err: (text: stri
     );
 
   program
+    .command('collect')
+    .description('Collect a diagnostic bundle from this EKS node (run as root), or from a node root mounted with --root')
+    .option('--out <file>', "bundle file, or '-' to stream it to stdout (default /var/log/eks_<instance-id>_<time>_eks-node-diag-<version>.tar.gz)")
+    .option('--since <duration>', 'journal window, e.g. 24h, 10d', '10d')
+    .option('--root <dir>', "read files, journals and configs from this node root instead of '/'", '/')
+    .option('--only <ids>', 'collect only these items (comma-separated ids; see --list)')
+    .option('--skip <ids>', 'do not collect these items')
+    .option('--deadline <duration>', 'whole-run deadline; the manifest is written when it passes', '5m')
+    .option('--max-bytes <size>', 'total budget of collected bytes before compression', '2GiB')
+    .option('--upload-url <url>', 'stream the bundle to a presigned S3 PUT URL (https) instead of a file')
+    .option('--no-redact', 'do not redact secrets (keys, tokens, passwords) before writing')
+    .option('--offline', 'read only files under --root (a dead node\'s disk): no commands, endpoints or IMDS')
+    .option('--list', 'print the inventory (id, bundle path, source, why) and exit')
+    .addOption(new Option('--allow-http-upload', 'allow http:// upload URLs on loopback (tests)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  # On the node, as root: a bundle in /var/log, at most 5 minutes
+  $ sudo eks-node-diag collect
+
+  # Stream to stdout (nothing written on the node), e.g. through SSM or ssh
+  $ sudo eks-node-diag collect --out - > node.tar.gz
+
+  # Only the networking essentials, quickly
+  $ sudo eks-node-diag collect --only iptables-save,ip-route,ip-rule,ipamd-enis,kubelet-log --deadline 60s
+
+  # A dead node's root volume mounted at /mnt/node
+  $ sudo eks-node-diag collect --root /mnt/node --offline --out node.tar.gz
+
+Exit codes: 0 collected, 2 usage error, 4 refused (not enough free disk), 128+N stopped by signal N (the bundle and its
+manifest were still written).
+`,
+    )
+    .action(
+      async (options: {
+        out?: string;
+        since: string;
+        root: string;
+        only?: string;
+        skip?: string;
+        deadline: string;
+        maxBytes: string;
+        uploadUrl?: string;
+        redact: boolean;
+        offline?: boolean;
+        list?: boolean;
+        allowHttpUpload?: boolean;
+      }) => {
+        if (options.list) {
+          const { inventory } = await import('../agent/items/index.ts');
+          const { describeSource } = await import('../agent/collect/run-items.ts');
+          for (const item of inventory) io.out(`${item.id}\t${item.out}\t${describeSource(item.source)}\t${item.why}\n`);
+          return;
+        }
+        const { collect } = await import('../agent/commands/collect.ts');
+        const outcome = await collect(options, { progress: (line) => io.err(`${line}\n`), stdout: process.stdout });
+        const counts = new Map<string, number>();
+        for (const item of outcome.manifest.items) counts.set(item.status, (counts.get(item.status) ?? 0) + 1);
+        io.err(
+          `collected: ${[...counts].map(([status, count]) => `${count} ${status}`).join(', ')}; ${outcome.compressedBytes} bytes compressed${outcome.interrupted ? ' (interrupted: see manifest.json)' : ''}\n`,
+        );
+        if (outcome.target !== '-') io.out(`${outcome.target}\n`);
+        if (outcome.signal) process.exitCode = 128 + (outcome.signal === 'SIGINT' ? 2 : 15);
+      },
+    );
+
+  program
     .command('rules')
     .description('List the rule catalog')
     .option('--json', 'print the catalog as JSON')
-    .addHelpText('after', '\nExamples:\n  $ eks-node-diag rules\n  $ eks-node-diag rules --json | jq -r ".[].id"\n')
-    .action(async (options: { json?: boolean }) => {
+    .addOption(new Option('--md', 'print the catalog as Markdown (the page docs/rules.md holds)').conflicts('json'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ eks-node-diag rules\n  $ eks-node-diag rules --json | jq -r ".[].id"\n  $ eks-node-diag rules --md > docs/rules.md\n',
+    )
+    .action(async (options: { json?: boolean; md?: boolean }) => {
       const { listRules } = await import('../analyzer/commands/rules.ts');
-      io.out(listRules({ json: options.json === true }));
+      io.out(listRules({ json: options.json === true, markdown: options.md === true }));
     });
 
   return program;
@@ -103,6 +175,16 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    // Typed errors with a stable code carry a message written for the user: no stack, just what to do.
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENDIAG_USAGE') {
+      io.err(`eks-node-diag: ${(error as Error).message}\n`);
+      return EXIT.usage;
+    }
+    if (code === 'ENDIAG_DISK_FULL') {
+      io.err(`eks-node-diag: ${(error as Error).message}\n`);
+      return EXIT.refused;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     io.err(

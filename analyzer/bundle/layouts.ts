@@ -115,16 +115,20 @@ const ITEM_BY_PATH = new Map<string, ItemId>(
  * Items whose files come in families: rotated CNI logs (lumberjack: `ipamd-2026-11-20T09-12-00.000.log.gz`,
  * or `ipamd.log.1`), cgroup stats per slice. Checked only when the exact path is not a known item.
  */
+/**
+ * A CNI log and its rotated siblings: lumberjack's `ipamd-2026-11-20T09-12-00.000.log.gz`, numbered `ipamd.log.1`,
+ * and the pre-1.6 seelog hourly `ipamd.log.2019-06-12-08`.
+ */
+function rotatedCniLog(name: string): RegExp {
+  return new RegExp(
+    `^var_log/aws-routed-eni/${name}(?:\\.log\\.\\d+|\\.log\\.\\d{4}-\\d{2}-\\d{2}-\\d{2}|-[\\d-]+T[\\d-]+(?:\\.\\d+)?\\.log)(?:\\.gz)?$`,
+  );
+}
+
 const ITEM_FAMILIES: { pattern: RegExp; id: ItemId }[] = [
-  { pattern: /^var_log\/aws-routed-eni\/ipamd(?:\.log\.\d+|-[\d-]+T[\d-]+(?:\.\d+)?\.log)(?:\.gz)?$/, id: 'ipamd-log' },
-  {
-    pattern: /^var_log\/aws-routed-eni\/plugin(?:\.log\.\d+|-[\d-]+T[\d-]+(?:\.\d+)?\.log)(?:\.gz)?$/,
-    id: 'plugin-log',
-  },
-  {
-    pattern: /^var_log\/aws-routed-eni\/network-policy-agent(?:\.log\.\d+|-[\d-]+T[\d-]+(?:\.\d+)?\.log)(?:\.gz)?$/,
-    id: 'network-policy-agent-log',
-  },
+  { pattern: rotatedCniLog('ipamd'), id: 'ipamd-log' },
+  { pattern: rotatedCniLog('plugin'), id: 'plugin-log' },
+  { pattern: rotatedCniLog('network-policy-agent'), id: 'network-policy-agent-log' },
   { pattern: /^var_log\/messages[.-]\d+(?:\.gz)?$/, id: 'system-messages' },
   // Stock bundles copy /var/log/containers/aws-node-*.log flattened into var_log/, and the pod log folders whole.
   { pattern: /^var_log\/aws-node-[^/]*_kube-system_aws-node-[0-9a-f]+\.log$/, id: 'aws-node-container-log' },

@@ -135,3 +135,36 @@ describe('looksBinary', () => {
     expect(looksBinary(Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1]))).toBe(true);
   });
 });
+
+describe('LineSplitter context after a match', () => {
+  const text = ['a', 'Probe failed output=<', '\tline one', ' >', 'b', 'c', 'Probe failed again', 'x', 'Probe failed third', 'y', 'z', ''].join('\n');
+
+  it.each([[[1]], [[7]], [[1 << 20]]])('hands over N lines after each match, chunks of %j', (sizes) => {
+    const delivered: [number, string][] = [];
+    const splitter = new LineSplitter((line, n) => delivered.push([n, line]), {
+      maxLineBytes: 1024,
+      filters: [Buffer.from('Probe failed')],
+      linesAfter: 2,
+    });
+    const bytes = Buffer.from(text);
+    let at = 0;
+    let i = 0;
+    while (at < bytes.length) {
+      const size = sizes[i++ % sizes.length] as number;
+      splitter.write(bytes.subarray(at, at + size));
+      at += size;
+    }
+    splitter.end();
+    expect(delivered).toEqual([
+      [2, 'Probe failed output=<'],
+      [3, '\tline one'],
+      [4, ' >'],
+      [7, 'Probe failed again'],
+      [8, 'x'],
+      [9, 'Probe failed third'],
+      [10, 'y'],
+      [11, 'z'],
+    ]);
+    expect(splitter.lines).toBe(11);
+  });
+});

@@ -20,6 +20,8 @@ export interface LineSplitterOptions {
   maxLineBytes: number;
   /** When set, only lines containing at least one of these byte strings are handed over. */
   filters?: readonly Buffer[];
+  /** With filters: also hand over this many lines after each matching line (like `grep -A`). */
+  linesAfter?: number;
 }
 
 export type LineHandler = (text: string, lineNumber: number) => void;
@@ -41,6 +43,9 @@ export class LineSplitter {
   /** What is searched for: fewer byte strings that together occur in every filter (see chooseAnchors). */
   readonly #anchors: readonly Buffer[];
   /** Start of the current unfinished line, kept across chunks (at most maxLineBytes). */
+  /** Lines still to hand over after the last match (`linesAfter` context). */
+  #pendingAfter = 0;
+  readonly #linesAfter: number;
   #carry: Buffer[] = [];
   #carryBytes = 0;
   /** The current line already exceeded the limit: its remaining bytes are dropped until the next newline. */
@@ -51,6 +56,7 @@ export class LineSplitter {
     this.#maxLineBytes = options.maxLineBytes;
     this.#filters = options.filters && options.filters.length > 0 ? options.filters : undefined;
     this.#anchors = this.#filters ? chooseAnchors(this.#filters) : [];
+    this.#linesAfter = options.linesAfter ?? 0;
   }
 
   write(chunk: Buffer): void {
@@ -104,7 +110,11 @@ export class LineSplitter {
     this.#noteEnds(line, true);
     this.lines++;
     if (wasLong) this.longLines++;
-    if (this.#filters && !containsAny(line, this.#filters)) return;
+    if (this.#filters) {
+      if (containsAny(line, this.#filters)) this.#pendingAfter = this.#linesAfter;
+      else if (this.#pendingAfter > 0) this.#pendingAfter--;
+      else return;
+    }
     this.#deliver(line, 0, line.length, this.lines, wasLong);
   }
 
@@ -150,26 +160,45 @@ export class LineSplitter {
       }
     }
     const firstLineNumber = this.lines + 1;
-    if (!hits) {
+    if (!hits && this.#pendingAfter === 0) {
       this.lines += countNewlines(block, 0, block.length);
       return;
     }
-    if (this.#anchors.length > 1) hits.sort((a, b) => a - b);
+    if (hits && this.#anchors.length > 1) hits.sort((a, b) => a - b);
     let counted = 0;
     let lineNumber = firstLineNumber;
-    let previous = -1;
-    for (const lineStart of hits) {
-      if (lineStart === previous) continue;
-      previous = lineStart;
+    /** Offset of the first line not yet handed over (context lines after a match move it on). */
+    let cursor = 0;
+    const deliverAt = (lineStart: number): number => {
       lineNumber += countNewlines(block, counted, lineStart);
       counted = lineStart;
       const newline = block.indexOf(NEWLINE, lineStart);
       const lineEnd = newline === -1 ? block.length : newline;
-      // An anchor is only part of a filter: the line must hold a whole one.
-      if (!containsAny(block.subarray(lineStart, lineEnd), filters)) continue;
       const long = lineEnd - lineStart > this.#maxLineBytes;
       if (long) this.longLines++;
       this.#deliver(block, lineStart, long ? lineStart + this.#maxLineBytes : lineEnd, lineNumber, long);
+      return lineEnd + 1;
+    };
+    // Lines after a match (a multi-line log value continues there), also across block boundaries.
+    const deliverContext = () => {
+      while (this.#pendingAfter > 0 && cursor < block.length) {
+        const newline = block.indexOf(NEWLINE, cursor);
+        const matches = containsAny(block.subarray(cursor, newline === -1 ? block.length : newline), filters);
+        this.#pendingAfter = matches ? this.#linesAfter : this.#pendingAfter - 1;
+        cursor = deliverAt(cursor);
+      }
+    };
+    deliverContext();
+    let previous = -1;
+    for (const lineStart of hits ?? []) {
+      if (lineStart === previous || lineStart < cursor) continue;
+      previous = lineStart;
+      const newline = block.indexOf(NEWLINE, lineStart);
+      // An anchor is only part of a filter: the line must hold a whole one.
+      if (!containsAny(block.subarray(lineStart, newline === -1 ? block.length : newline), filters)) continue;
+      cursor = deliverAt(lineStart);
+      this.#pendingAfter = this.#linesAfter;
+      deliverContext();
     }
     // Long lines that did not match are not counted as long: finding them would cost a scan per line.
     this.lines = lineNumber - 1 + countNewlines(block, counted, block.length);

@@ -60,6 +60,7 @@ const VERDICT_RANK: Record<Verdict, number> = { fail: 0, pass: 1, 'not-evaluated
 interface Subscriber {
   handlers: RuleHandlers;
   filters: Partial<Record<string, readonly string[]>> | undefined;
+  linesAfter?: Partial<Record<string, number>>;
   onError(error: unknown): void;
 }
 
@@ -157,6 +158,7 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
     subscribers.push({
       handlers,
       filters: rule.meta.filters as Partial<Record<string, readonly string[]>> | undefined,
+      linesAfter: rule.meta.linesAfterMatch as Partial<Record<string, number>> | undefined,
       onError: (error) => {
         if (!crashes.has(rule)) crashes.set(rule, error instanceof Error ? error.message : String(error));
       },
@@ -185,6 +187,10 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
       for (const text of own) union.add(text);
     }
     filtersFor.set(id, union ? [...union].map((text) => Buffer.from(text, 'utf8')) : undefined);
+  }
+  const linesAfterFor = new Map<string, number>();
+  for (const [id, list] of listeners) {
+    linesAfterFor.set(id, Math.max(0, ...list.map((subscriber) => subscriber.linesAfter?.[id] ?? 0)));
   }
 
   const track = (id: ItemId): ItemTracker => {
@@ -256,6 +262,7 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
       const splitter = new LineSplitter((text, line) => lineParser.push(text, line, emit), {
         maxLineBytes,
         filters: filtersFor.get(id),
+        linesAfter: linesAfterFor.get(id),
       });
       const finish = (truncated: boolean) => {
         splitter.end();

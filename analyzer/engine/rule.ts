@@ -30,6 +30,11 @@ export interface RuleMeta<M extends string = string> {
    * bytes and only matching lines are decoded and parsed; items not listed deliver every line.
    */
   filters?: Partial<Record<ParsedItemId, readonly string[]>>;
+  /**
+   * Lines to hand over after each line that passed a filter, per item: a klog multi-line value (`output=<`) continues
+   * on the following journal lines, which hold none of the filter strings.
+   */
+  linesAfterMatch?: Partial<Record<ParsedItemId, number>>;
   /** Message templates by id, with `{{name}}` placeholders filled from the data passed with a verdict. */
   messages: Record<M, string>;
   /** What to do about a failure, as ordered steps; commands in backticks. */

@@ -11,7 +11,7 @@
 
 import { defineRule, type FileRef } from '../engine/rule.ts';
 import type { Evidence, Fact } from '../report/model.ts';
-import { interpretProbeLine, isAwsNode, PROBE_FILTERS } from './shared/kubelet-probes.ts';
+import { createProbeReader, isAwsNode, PROBE_CONTINUATION_LINES, PROBE_FILTERS } from './shared/kubelet-probes.ts';
 
 /** Runnable work per CPU at which tasks wait more than they run. */
 const OVERLOADED_LOAD_PER_CPU = 2.0;
@@ -52,6 +52,7 @@ export default defineRule({
     needs: [{ anyOf: ['proc-loadavg', 'top', 'psi-cpu'] }],
     uses: ['proc-stat', 'cpu-throttling', 'cgroup-aws-node-cpu-stat', 'ps', 'kubelet-log'],
     filters: { 'kubelet-log': PROBE_FILTERS },
+    linesAfterMatch: { 'kubelet-log': PROBE_CONTINUATION_LINES },
     messages: {
       starved: 'The node is CPU-starved: {{signals}}{{probes}}.',
       healthy: 'No CPU starvation: {{observed}}.',
@@ -87,12 +88,24 @@ export default defineRule({
     let awsNodeProbeTimeouts = 0;
     let lastProbeTimeout: Evidence | undefined;
 
+    const probes = createProbeReader((sighting, event, file) => {
+      if (sighting.kind !== 'failure' || !sighting.timedOut) return;
+      probeTimeouts++;
+      if (isAwsNode(sighting.namespace, sighting.pod)) awsNodeProbeTimeouts++;
+      lastProbeTimeout = ctx.evidence(file, event, { time: event.timestamp });
+    });
     const noteThrottle = (
       who: string,
       summary: { throttledRatio?: number; nrThrottled?: number; nrPeriods?: number },
       evidence: Evidence,
     ) => {
       if (summary.throttledRatio === undefined || summary.throttledRatio < THROTTLED_RATIO) return;
+      // A pod's slice and its container's scope are both throttled when the container is: count the pod once.
+      const existing = throttled.findIndex((entry) => entry.who === who);
+      if (existing >= 0) {
+        if ((throttled[existing]?.ratio ?? 0) >= summary.throttledRatio) return;
+        throttled.splice(existing, 1);
+      }
       throttled.push({
         who,
         ratio: summary.throttledRatio,
@@ -137,9 +150,13 @@ export default defineRule({
       },
       'cpu-throttling'(event, file) {
         if (event.kind !== 'cgroup') return;
-        const system = event.processes.find((process) => SYSTEM_COMPONENT.test(process.command));
+        // aws-node's container runs a shell entrypoint (aws-vpc-cni) and ipamd (aws-k8s-agent): name it by ipamd.
+        const system =
+          event.processes.find((process) => AWS_NODE_PROCESS.test(process.command)) ??
+          event.processes.find((process) => SYSTEM_COMPONENT.test(process.command));
         if (!system) return;
-        const name = SYSTEM_COMPONENT.exec(system.command)?.[1] ?? system.command;
+        const component = SYSTEM_COMPONENT.exec(system.command)?.[1] ?? system.command;
+        const name = component === 'aws-vpc-cni' ? 'aws-k8s-agent' : component;
         noteThrottle(
           name,
           event,
@@ -156,15 +173,9 @@ export default defineRule({
             text: `nr_periods ${event.nrPeriods ?? '?'}, nr_throttled ${event.nrThrottled ?? '?'}`,
           });
       },
-      'kubelet-log'(event, file) {
-        if (event.kind !== 'entry') return;
-        const sighting = interpretProbeLine(event);
-        if (sighting?.kind !== 'failure' || !sighting.timedOut) return;
-        probeTimeouts++;
-        if (isAwsNode(sighting.namespace, sighting.pod)) awsNodeProbeTimeouts++;
-        lastProbeTimeout = ctx.evidence(file, event, { time: event.timestamp });
-      },
+      'kubelet-log': probes.handle,
       done() {
+        probes.flush();
         cpuCount ??= ctx.bundle.node.cpuCount ? { value: ctx.bundle.node.cpuCount } : undefined;
         const load = loadavg ?? topLoad;
         if (!psiSome && load && !cpuCount) {

@@ -7,7 +7,13 @@
 import { defineRule, type FileRef, type FileSummary } from '../engine/rule.ts';
 import type { JournalEvent } from '../parsers/journal.ts';
 import type { Evidence, FindingTable } from '../report/model.ts';
-import { interpretProbeLine, isAwsNode, PROBE_FILTERS, type ProbeType } from './shared/kubelet-probes.ts';
+import {
+  createProbeReader,
+  isAwsNode,
+  PROBE_CONTINUATION_LINES,
+  PROBE_FILTERS,
+  type ProbeType,
+} from './shared/kubelet-probes.ts';
 
 interface Group {
   namespace: string;
@@ -37,10 +43,7 @@ function createCollector(
 ) {
   const groups = new Map<string, Group>();
   const restarts = new Map<string, { count: number; evidence: Evidence[] }>();
-  const handle = (event: JournalEvent, file: FileRef) => {
-    if (event.kind !== 'entry') return;
-    const sighting = interpretProbeLine(event);
-    if (!sighting) return;
+  const reader = createProbeReader((sighting, event, file) => {
     const evidence = evidenceOf(file, event, { time: event.timestamp, highlight: true });
     const podKey = `${sighting.namespace}/${sighting.pod}|${sighting.container}`;
     if (sighting.kind === 'restart') {
@@ -73,8 +76,8 @@ function createCollector(
     if (group.samples.length < MAX_SAMPLES_PER_GROUP) group.samples.push(evidence);
     const output = shorten(sighting.output.trim());
     if (output && group.outputs.length < 3 && !group.outputs.includes(output)) group.outputs.push(output);
-  };
-  return { groups, restarts, handle };
+  });
+  return { groups, restarts, handle: reader.handle, flush: reader.flush };
 }
 
 function windowOf(files: FileSummary[]): string {
@@ -92,6 +95,11 @@ export default defineRule({
       'Liveness, readiness and startup probe failures that kubelet logged, grouped by pod, container and probe type, with the restarts they caused. Failing probes of aws-node (the VPC CNI) restart ipamd and leave new pods without IP addresses.',
     needs: [{ anyOf: ['kubelet-log', 'system-messages', 'system-syslog'] }],
     filters: { 'kubelet-log': PROBE_FILTERS, 'system-messages': PROBE_FILTERS, 'system-syslog': PROBE_FILTERS },
+    linesAfterMatch: {
+      'kubelet-log': PROBE_CONTINUATION_LINES,
+      'system-messages': PROBE_CONTINUATION_LINES,
+      'system-syslog': PROBE_CONTINUATION_LINES,
+    },
     messages: {
       failures:
         'Kubelet recorded {{total}} probe failures ({{timeouts}} timeouts) in {{groups}} pod/container/probe combinations between {{first}} and {{last}}{{awsNode}}{{restarts}}.',
@@ -121,6 +129,8 @@ export default defineRule({
       'system-messages': fromSyslog.handle,
       'system-syslog': fromSyslog.handle,
       done() {
+        fromKubelet.flush();
+        fromSyslog.flush();
         // On AL2 /var/log/messages repeats the kubelet journal: read it only when the journal itself is absent.
         const kubelet = ctx.bundle.item('kubelet-log');
         const source = kubelet.present ? fromKubelet : fromSyslog;

@@ -12,11 +12,18 @@
  *   `"Message for Container of pod" containerName="aws-node" containerStatusID={…} pod="kube-system/aws-node-7xk2p" containerMessage="Container aws-node failed liveness probe, will be restarted"`
  *   (older: `… Container aws-node failed liveness probe, will be restarted` with the pod as `name_namespace(uid)`).
  */
-import type { JournalEntry } from '../../parsers/journal.ts';
+import type { FileRef } from '../../engine/rule.ts';
+import type { JournalEntry, JournalEvent } from '../../parsers/journal.ts';
 import { parseStructured } from '../../parsers/journal.ts';
 
 /** Substrings a kubelet line must contain to be about probes (the engine's byte prefilter). */
 export const PROBE_FILTERS = ['Probe failed', 'Probe errored', ' probe for "', 'probe, will be restarted'] as const;
+
+/**
+ * Journal lines to read after a probe line: kubelet writes a probe output that ends in a newline as a klog
+ * multi-line value (`output=<`, the text, ` >`), one journal entry per line, and those lines hold no filter string.
+ */
+export const PROBE_CONTINUATION_LINES = 4;
 
 export type ProbeType = 'Liveness' | 'Readiness' | 'Startup';
 
@@ -117,5 +124,41 @@ export function interpretProbeLine(entry: JournalEntry): ProbeSighting | undefin
 
 /** The VPC CNI's own pod: its failing probes take pod networking on the node down. */
 export function isAwsNode(namespace: string, pod: string): boolean {
-  return namespace === 'kube-system' && pod.startsWith('aws-node-');
+  // DaemonSet pods are `aws-node-` plus five characters; aws-node-termination-handler-* is another component.
+  return namespace === 'kube-system' && /^aws-node-[a-z0-9]{5}$/.test(pod);
+}
+
+/**
+ * Reads probe sightings from journal events, joining a multi-line `output=<` value with the entries that continue it
+ * before interpreting the line. Call `flush()` in `done()`: the last value may still be open.
+ */
+export function createProbeReader(onSighting: (sighting: ProbeSighting, entry: JournalEntry, file: FileRef) => void): {
+  handle(event: JournalEvent, file: FileRef): void;
+  flush(): void;
+} {
+  let open: { entry: JournalEntry; file: FileRef; text: string } | undefined;
+  const flush = () => {
+    if (!open) return;
+    const sighting = interpretProbeLine({ ...open.entry, text: open.text });
+    if (sighting) onSighting(sighting, open.entry, open.file);
+    open = undefined;
+  };
+  return {
+    handle(event, file) {
+      if (event.kind !== 'entry') return;
+      if (open && event.continuationOf === open.entry.line && file.path === open.file.path) {
+        open.text += `\n${event.message}`;
+        return;
+      }
+      flush();
+      if (event.continuationOf !== undefined) return;
+      if (/=<\s*$/.test(event.text)) {
+        open = { entry: event, file, text: event.text };
+        return;
+      }
+      const sighting = interpretProbeLine(event);
+      if (sighting) onSighting(sighting, event, file);
+    },
+    flush,
+  };
 }
