@@ -78,8 +78,13 @@ export function buildProgram(io: { out: (text: string) => void; err: (text: stri
 
   program
     .command('collect')
-    .description('Collect a diagnostic bundle from this EKS node (run as root), or from a node root mounted with --root')
-    .option('--out <file>', "bundle file, or '-' to stream it to stdout (default /var/log/eks_<instance-id>_<time>_eks-node-diag-<version>.tar.gz)")
+    .description(
+      'Collect a diagnostic bundle from this EKS node (run as root), or from a node root mounted with --root',
+    )
+    .option(
+      '--out <file>',
+      "bundle file, or '-' to stream it to stdout (default /var/log/eks_<instance-id>_<time>_eks-node-diag-<version>.tar.gz)",
+    )
     .option('--since <duration>', 'journal window, e.g. 24h, 10d', '10d')
     .option('--root <dir>', "read files, journals and configs from this node root instead of '/'", '/')
     .option('--only <ids>', 'collect only these items (comma-separated ids; see --list)')
@@ -88,7 +93,7 @@ export function buildProgram(io: { out: (text: string) => void; err: (text: stri
     .option('--max-bytes <size>', 'total budget of collected bytes before compression', '2GiB')
     .option('--upload-url <url>', 'stream the bundle to a presigned S3 PUT URL (https) instead of a file')
     .option('--no-redact', 'do not redact secrets (keys, tokens, passwords) before writing')
-    .option('--offline', 'read only files under --root (a dead node\'s disk): no commands, endpoints or IMDS')
+    .option('--offline', "read only files under --root (a dead node's disk): no commands, endpoints or IMDS")
     .option('--list', 'print the inventory (id, bundle path, source, why) and exit')
     .addOption(new Option('--allow-http-upload', 'allow http:// upload URLs on loopback (tests)').hideHelp())
     .addHelpText(
@@ -129,7 +134,8 @@ manifest were still written).
         if (options.list) {
           const { inventory } = await import('../agent/items/index.ts');
           const { describeSource } = await import('../agent/collect/run-items.ts');
-          for (const item of inventory) io.out(`${item.id}\t${item.out}\t${describeSource(item.source)}\t${item.why}\n`);
+          for (const item of inventory)
+            io.out(`${item.id}\t${item.out}\t${describeSource(item.source)}\t${item.why}\n`);
           return;
         }
         const { collect } = await import('../agent/commands/collect.ts');

@@ -92,7 +92,7 @@ export const bundlePaths = {
   ifconfig: 'networking/ifconfig.txt',
   'resolv-conf': 'networking/resolv.conf',
   'ethtool-stats': 'networking/ethtool.txt',
-  'sockets': 'system/ss.txt',
+  sockets: 'system/ss.txt',
   'multicard-log': 'networking/configure-multicard-interfaces.txt',
   'conntrack-count': 'networking/conntrack-count.txt',
   ipvsadm: 'networking/ipvsadm.txt',
@@ -141,6 +141,13 @@ export const bundlePaths = {
 } as const satisfies Record<string, string>;
 
 export type ItemId = keyof typeof bundlePaths;
+
+const ITEM_BY_PATH = new Map<string, ItemId>(Object.entries(bundlePaths).map(([id, path]) => [path, id as ItemId]));
+
+/** The item id whose canonical path this is, if any (exact paths; rotated siblings have none). */
+export function itemIdForPath(path: string): ItemId | undefined {
+  return ITEM_BY_PATH.get(path);
+}
 
 /** How one item's collection ended. `truncated` means the agent kept only part (the tail) within its budget. */
 export type ItemStatus = 'ok' | 'truncated' | 'error' | 'timeout' | 'skipped';

@@ -16,8 +16,9 @@ export const kubeletRuntimeItems = [
     },
     [0, 1],
   ),
-  glob('kubelet-environment', '/etc/eks/kubelet/environment', 'Kubelet arguments nodeadm writes (AL2023).', {
+  file('kubelet-environment', '/etc/eks/kubelet/environment', 'Kubelet arguments nodeadm writes (AL2023).', {
     maxBytes: 256 * KiB,
+    tail: false,
   }),
   file(
     'kubelet-config',

@@ -103,7 +103,9 @@ describe('ImdsClient', () => {
   it('gives up within its timeout when IMDS accepts and never answers', async () => {
     const silent = createServer(() => {});
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const value = await new ImdsClient(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, 300).read('instance-id');
+    const value = await new ImdsClient(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, 300).read(
+      'instance-id',
+    );
     expect((value as Error).message).toMatch(/not on EC2.*timed out/);
     silent.closeAllConnections();
     silent.close();

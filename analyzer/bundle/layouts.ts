@@ -9,7 +9,7 @@
  * Mapping works member by member, so the layout never has to be known before the first entry is read: the
  * archive is read once, in the order it was written.
  */
-import { bundlePaths, type ItemId, MANIFEST_PATH } from '../../contract/bundle.ts';
+import { bundlePaths, type ItemId, itemIdForPath, MANIFEST_PATH } from '../../contract/bundle.ts';
 import type { BundleLayout } from '../report/model.ts';
 
 /** Top-level folders of the stock collector (always created) and ours. */
@@ -107,10 +107,6 @@ export function canonicalMemberPath(member: string): MemberName {
   return { ok: true, canonical, layoutHint };
 }
 
-const ITEM_BY_PATH = new Map<string, ItemId>(
-  Object.entries(bundlePaths).map(([id, path]) => [path, id as ItemId] as [string, ItemId]),
-);
-
 /**
  * Items whose files come in families: rotated CNI logs (lumberjack: `ipamd-2026-11-20T09-12-00.000.log.gz`,
  * or `ipamd.log.1`), cgroup stats per slice. Checked only when the exact path is not a known item.
@@ -148,7 +144,7 @@ const ITEM_FAMILIES: { pattern: RegExp; id: ItemId }[] = [
 
 /** The contract item a canonical path holds, if any. */
 export function itemForPath(canonical: string): ItemId | undefined {
-  const exact = ITEM_BY_PATH.get(canonical);
+  const exact = itemIdForPath(canonical);
   if (exact) return exact;
   for (const family of ITEM_FAMILIES) if (family.pattern.test(canonical)) return family.id;
   return undefined;

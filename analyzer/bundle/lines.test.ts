@@ -137,7 +137,20 @@ describe('looksBinary', () => {
 });
 
 describe('LineSplitter context after a match', () => {
-  const text = ['a', 'Probe failed output=<', '\tline one', ' >', 'b', 'c', 'Probe failed again', 'x', 'Probe failed third', 'y', 'z', ''].join('\n');
+  const text = [
+    'a',
+    'Probe failed output=<',
+    '\tline one',
+    ' >',
+    'b',
+    'c',
+    'Probe failed again',
+    'x',
+    'Probe failed third',
+    'y',
+    'z',
+    '',
+  ].join('\n');
 
   it.each([[[1]], [[7]], [[1 << 20]]])('hands over N lines after each match, chunks of %j', (sizes) => {
     const delivered: [number, string][] = [];

@@ -533,6 +533,11 @@ function whyMissing(
     const detail = collected.reason ? `: ${collected.reason}` : '';
     return `${path} was not collected (${collected.status}${detail})`;
   }
+  // Files of a folder item (var_log/aws-routed-eni/ipamd.log) answer to the folder's record when they have none.
+  const folder = [...manifestItems.values()].find((item) => path.startsWith(`${item.path}/`) && item.status !== 'ok');
+  if (!collected && folder) {
+    return `${path} was not collected (${folder.status} for ${folder.path}${folder.reason ? `: ${folder.reason}` : ''})`;
+  }
   if (layout === 'eks-node-diag' && manifestItems.size > 0 && !collected) {
     return `${path} is not in the bundle and the manifest has no record of it (run \`eks-node-diag collect\` without --only/--skip for it)`;
   }
