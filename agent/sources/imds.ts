@@ -43,7 +43,15 @@ const LIST_FIELDS = new Set<string>([
   'vpc-ipv6-cidr-blocks',
 ]);
 
-const INSTANCE_FIELDS = ['instance-id', 'instance-type', 'ami-id', 'local-ipv4', 'mac', 'placement/region', 'placement/availability-zone'] as const;
+const INSTANCE_FIELDS = [
+  'instance-id',
+  'instance-type',
+  'ami-id',
+  'local-ipv4',
+  'mac',
+  'placement/region',
+  'placement/availability-zone',
+] as const;
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
 
@@ -52,7 +60,11 @@ export function allowlisted(path: string): boolean {
   if ((INSTANCE_FIELDS as readonly string[]).includes(path)) return true;
   if (path === 'network/interfaces/macs/') return true;
   const match = /^network\/interfaces\/macs\/([^/]+)\/([a-z0-9-]+)$/.exec(path);
-  return match !== null && MAC.test(match[1] as string) && (INTERFACE_FIELDS as readonly string[]).includes(match[2] as string);
+  return (
+    match !== null &&
+    MAC.test(match[1] as string) &&
+    (INTERFACE_FIELDS as readonly string[]).includes(match[2] as string)
+  );
 }
 
 interface HttpAnswer {
@@ -109,7 +121,10 @@ export class ImdsClient {
       for (const field of INTERFACE_FIELDS) {
         const value = await this.get(`network/interfaces/macs/${mac}/${field}`);
         if (value instanceof Error) continue; // absent fields 404 (no prefixes, no IPv6, single network card)
-        const lines = value.split('\n').map((line) => line.trim()).filter(Boolean);
+        const lines = value
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean);
         fields[field] = LIST_FIELDS.has(field) ? lines : (lines[0] ?? '');
       }
       interfaces.push(fields);
@@ -133,7 +148,15 @@ export class ImdsClient {
   #http(method: 'GET' | 'PUT', path: string, headers: Record<string, string>): Promise<HttpAnswer | Error> {
     return new Promise((resolve) => {
       const req = request(
-        { protocol: this.#base.protocol, hostname: this.#base.hostname, port: this.#base.port, method, path, headers, timeout: this.#timeoutMs },
+        {
+          protocol: this.#base.protocol,
+          hostname: this.#base.hostname,
+          port: this.#base.port,
+          method,
+          path,
+          headers,
+          timeout: this.#timeoutMs,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let bytes = 0;

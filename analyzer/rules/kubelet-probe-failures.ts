@@ -5,7 +5,6 @@
  */
 
 import { defineRule, type FileRef, type FileSummary } from '../engine/rule.ts';
-import type { JournalEvent } from '../parsers/journal.ts';
 import type { Evidence, FindingTable } from '../report/model.ts';
 import {
   createProbeReader,

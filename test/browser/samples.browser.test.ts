@@ -21,7 +21,9 @@ const cli = join(root, 'dist', 'eks-node-diag.cjs');
 function analyze(bundle: string, name: string): { html: string; json: { summary: Record<string, number> } } {
   const html = join(artifacts, `${name}.report.html`);
   const json = join(artifacts, `${name}.report.json`);
-  const result = spawnSync(process.execPath, [cli, 'analyze', bundle, '--html', html, '--json', json], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [cli, 'analyze', bundle, '--html', html, '--json', json], {
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`analyze ${name} exited ${result.status}: ${result.stderr}`);
   return { html, json: JSON.parse(readFileSync(json, 'utf8')) };
 }
@@ -46,26 +48,34 @@ describe.skipIf(!chromiumAvailable())('sample reports in Chromium', () => {
     return { page, watch, url, close: () => context.close() };
   }
 
-  it.each(scenarios.map((scenario) => [scenario.name]))('%s: clean page, counts equal the JSON, screenshot kept', async (name) => {
-    const { html, json } = analyze(join(root, 'samples', 'bundles', `${name}.tar.gz`), name);
-    const { page, watch, url, close } = await open(html);
-    try {
-      expect(watch.requests).toEqual([url]);
-      expect(watch.consoleErrors).toEqual([]);
-      expect(watch.pageErrors).toEqual([]);
-      expect(watch.dialogs).toEqual([]);
-      const shown = await page.$$eval('[data-summary-key]', (items) =>
-        Object.fromEntries(items.map((item) => [item.getAttribute('data-summary-key'), Number(item.querySelector('.count')?.textContent)])),
-      );
-      const { critical, warning, info, passed, notEvaluated } = json.summary;
-      expect(shown).toEqual({ critical, warning, info, passed, notEvaluated });
-      const screenshot = join(artifacts, `${name}.png`);
-      await page.screenshot({ path: screenshot, fullPage: true });
-      expect(readFileSync(screenshot).subarray(1, 4).toString()).toBe('PNG');
-    } finally {
-      await close();
-    }
-  });
+  it.each(scenarios.map((scenario) => [scenario.name]))(
+    '%s: clean page, counts equal the JSON, screenshot kept',
+    async (name) => {
+      const { html, json } = analyze(join(root, 'samples', 'bundles', `${name}.tar.gz`), name);
+      const { page, watch, url, close } = await open(html);
+      try {
+        expect(watch.requests).toEqual([url]);
+        expect(watch.consoleErrors).toEqual([]);
+        expect(watch.pageErrors).toEqual([]);
+        expect(watch.dialogs).toEqual([]);
+        const shown = await page.$$eval('[data-summary-key]', (items) =>
+          Object.fromEntries(
+            items.map((item) => [
+              item.getAttribute('data-summary-key'),
+              Number(item.querySelector('.count')?.textContent),
+            ]),
+          ),
+        );
+        const { critical, warning, info, passed, notEvaluated } = json.summary;
+        expect(shown).toEqual({ critical, warning, info, passed, notEvaluated });
+        const screenshot = join(artifacts, `${name}.png`);
+        await page.screenshot({ path: screenshot, fullPage: true });
+        expect(readFileSync(screenshot).subarray(1, 4).toString()).toBe('PNG');
+      } finally {
+        await close();
+      }
+    },
+  );
 
   it('shows markup from log lines as text', async () => {
     const hostile = [
@@ -77,7 +87,10 @@ describe.skipIf(!chromiumAvailable())('sample reports in Chromium', () => {
       bundle,
       tarGzOf([
         { name: './kubelet/kubelet.log', content: hostile },
-        { name: './networking/iptables-save.txt', content: '*filter\n:FORWARD DROP [1:60]\n# <script>alert(3)</script>\nCOMMIT\n' },
+        {
+          name: './networking/iptables-save.txt',
+          content: '*filter\n:FORWARD DROP [1:60]\n# <script>alert(3)</script>\nCOMMIT\n',
+        },
       ]),
     );
     const { html } = analyze(bundle, 'hostile');
@@ -86,7 +99,7 @@ describe.skipIf(!chromiumAvailable())('sample reports in Chromium', () => {
       expect(watch.dialogs).toEqual([]);
       expect(watch.pageErrors).toEqual([]);
       expect(await page.$$eval('script, img, iframe, object, embed', (elements) => elements.length)).toBe(0);
-      const text = await page.evaluate(() => document.body.innerText);
+      const text = await page.evaluate(() => document.body.textContent ?? '');
       expect(text).toContain('<img src=x onerror=alert(2)>');
       expect(text).toContain('aws-node-<script>alert(1)</script>');
     } finally {
