@@ -11,7 +11,7 @@ import {
   type ManifestItem,
 } from '../../contract/bundle.ts';
 import { canonicalMemberPath, decideLayout, itemForPath } from '../bundle/layouts.ts';
-import { LineSplitter, looksBinary } from '../bundle/lines.ts';
+import { type AnchorCache, LineSplitter, looksBinary } from '../bundle/lines.ts';
 import { type BundleVisitor, formatBytes, type MemberSink, readBundle } from '../bundle/source.ts';
 import { parserFor } from '../inputs.ts';
 import type { Emit, LineParser } from '../parsers/types.ts';
@@ -188,6 +188,15 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
     }
     filtersFor.set(id, union ? [...union].map((text) => Buffer.from(text, 'utf8')) : undefined);
   }
+  const anchorCaches = new Map<string, AnchorCache>();
+  const anchorCacheFor = (id: string): AnchorCache => {
+    let cache = anchorCaches.get(id);
+    if (!cache) {
+      cache = {};
+      anchorCaches.set(id, cache);
+    }
+    return cache;
+  };
   const linesAfterFor = new Map<string, number>();
   for (const [id, list] of listeners) {
     linesAfterFor.set(id, Math.max(0, ...list.map((subscriber) => subscriber.linesAfter?.[id] ?? 0)));
@@ -263,6 +272,7 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
         maxLineBytes,
         filters: filtersFor.get(id),
         linesAfter: linesAfterFor.get(id),
+        anchorCache: anchorCacheFor(id),
       });
       const finish = (truncated: boolean) => {
         splitter.end();

@@ -7,8 +7,7 @@
 
 import { defineRule } from '../engine/rule.ts';
 import type { Evidence, Fact } from '../report/model.ts';
-
-const DEBUG_LEVEL = '"level":"debug"';
+import { AWS_NODE_ENV_ITEMS, createAwsNodeConfigCollector, lookupEnv } from './shared/aws-node-config.ts';
 
 export default defineRule({
   meta: {
@@ -18,8 +17,13 @@ export default defineRule({
     description:
       'A rule that could not look cannot say the node is healthy. This lists the blind spots of the bundle (introspection or metrics not collected, ipamd logging above DEBUG, files missing, cut short or failed) and the rules they left without a verdict.',
     needs: [],
-    uses: ['ipamd-enis', 'ipamd-metrics', 'ipamd-log', 'ipamd-introspection-ignored', 'ipamd-metrics-ignored'],
-    filters: { 'ipamd-log': [DEBUG_LEVEL] },
+    uses: [
+      'ipamd-enis',
+      'ipamd-metrics',
+      'ipamd-introspection-ignored',
+      'ipamd-metrics-ignored',
+      ...AWS_NODE_ENV_ITEMS,
+    ],
     runsAfterOthers: true,
     messages: {
       gaps: '{{blind}} of {{total}} rules could not conclude because of gaps in the bundle: {{ids}}.',
@@ -41,18 +45,17 @@ export default defineRule({
   create(ctx) {
     let enisDocuments = 0;
     let metricSamples = 0;
-    let debugLines = 0;
+    // ipamd's log level is in aws-node's environment; scanning the log for DEBUG lines would cost a pass per line.
+    const awsNode = createAwsNodeConfigCollector();
     let introspectionIgnored: Evidence | undefined;
     let metricsIgnored: Evidence | undefined;
     return {
+      ...awsNode.handlers,
       'ipamd-enis'(event) {
         if (event.kind === 'document') enisDocuments++;
       },
       'ipamd-metrics'() {
         metricSamples++;
-      },
-      'ipamd-log'() {
-        debugLines++;
       },
       'ipamd-introspection-ignored'(event, file) {
         introspectionIgnored ??= ctx.evidence(file, event, { highlight: true });
@@ -79,11 +82,10 @@ export default defineRule({
         } else if (metrics.present && metricSamples === 0) {
           gaps.push('ipamd/metrics.json holds no metrics: the metrics endpoint did not answer');
         }
-        const ipamdLog = ctx.bundle.item('ipamd-log');
-        const ipamdLines = ipamdLog.files.reduce((sum, file) => sum + file.lines, 0);
-        if (ipamdLines > 100 && debugLines === 0) {
+        const logLevel = lookupEnv(awsNode.config(ctx.bundle), 'AWS_VPC_K8S_CNI_LOGLEVEL');
+        if (logLevel.state === 'set' && !/^debug$/i.test(logLevel.value)) {
           gaps.push(
-            'ipamd logs no DEBUG lines (AWS_VPC_K8S_CNI_LOGLEVEL raised): IP pool decisions are not in the log',
+            `ipamd logs at ${logLevel.value} (AWS_VPC_K8S_CNI_LOGLEVEL): IP pool and ENI decisions are logged only at DEBUG`,
           );
         }
         const damaged = ctx
