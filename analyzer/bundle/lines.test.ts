@@ -111,21 +111,32 @@ describe('LineSplitter', () => {
 });
 
 describe('chooseAnchors', () => {
-  it('searches filters sharing a substring once', () => {
-    const anchors = chooseAnchors(
-      ['Probe failed', 'Probe errored', ' probe for "', 'probe, will be restarted', 'kubeletVersion='].map((f) =>
-        Buffer.from(f),
-      ),
-    );
-    expect(anchors.map(String)).toEqual(['robe', 'kubeletVersion=']);
+  const filters = ['Probe failed', 'Probe errored', ' probe for "', 'probe, will be restarted', 'kubeletVersion='].map(
+    (f) => Buffer.from(f),
+  );
+  const covers = (anchors: Buffer[]) =>
+    filters.every((filter) => anchors.some((anchor) => filter.indexOf(anchor) !== -1));
+
+  it('searches filters sharing a substring once, with short needles', () => {
+    const anchors = chooseAnchors(filters);
+    expect(covers(anchors)).toBe(true);
+    expect(anchors.map(String)).toContain('robe');
+    expect(anchors).toHaveLength(2);
+    for (const anchor of anchors) expect(anchor.length).toBeLessThanOrEqual(6);
   });
 
-  it('keeps short and unrelated filters whole', () => {
-    expect(
-      chooseAnchors([Buffer.from('OOM'), Buffer.from('nf_conntrack')])
-        .map(String)
-        .sort(),
-    ).toEqual(['OOM', 'nf_conntrack']);
+  it('prefers anchors whose first byte is rare in the data', () => {
+    // In this sample 'b' and 'e' are everywhere, 'P' and 'V' nowhere: anchors should start with the rare bytes.
+    const sample = Buffer.from('be robe probe bebe e e e b b rob be '.repeat(2000));
+    const anchors = chooseAnchors(filters, sample);
+    expect(covers(anchors)).toBe(true);
+    for (const anchor of anchors) expect(['b', 'e', 'r']).not.toContain(String.fromCharCode(anchor[0] as number));
+  });
+
+  it('keeps filters shorter than an anchor whole', () => {
+    const anchors = chooseAnchors([Buffer.from('OOM'), Buffer.from('nf_conntrack')]).map(String);
+    expect(anchors).toContain('OOM');
+    expect(anchors).toHaveLength(2);
   });
 });
 

@@ -121,7 +121,7 @@ async function readArchive(file: string, visitor: BundleVisitor): Promise<ReadSu
   fileStream.on('data', (chunk) => {
     bytesRead += chunk.length;
   });
-  const stream = format === 'gzip' ? fileStream.pipe(createGunzip({ chunkSize: 1024 * 1024 })) : fileStream;
+  const stream = format === 'gzip' ? fileStream.pipe(createGunzip({ chunkSize: 256 * 1024 })) : fileStream;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       bytesUnpacked += chunk.length;
