@@ -27,6 +27,8 @@ export interface CollectOptions {
   redact: boolean;
   /** Skip live-state items (commands, endpoints, IMDS): for a dead node's disk mounted with --root. */
   offline: boolean;
+  /** Replaces every item's own time limit (hidden `--item-timeout`, for fault tests). */
+  itemTimeoutMs?: number;
 }
 
 export interface RawCollectOptions {
@@ -41,6 +43,7 @@ export interface RawCollectOptions {
   allowHttpUpload?: boolean;
   redact?: boolean;
   offline?: boolean;
+  itemTimeout?: string;
 }
 
 export class OptionsError extends Error {
@@ -82,6 +85,9 @@ export function validateCollectOptions(raw: RawCollectOptions): CollectOptions {
   if (deadlineMs === undefined) problems.push(`--deadline "${raw.deadline}": expected a duration such as 300s or 5m`);
   const maxBytes = parseSize(raw.maxBytes ?? '2GiB');
   if (maxBytes === undefined) problems.push(`--max-bytes "${raw.maxBytes}": expected a size such as 500MB or 2GiB`);
+  const itemTimeoutMs = raw.itemTimeout === undefined ? undefined : parseDuration(raw.itemTimeout);
+  if (raw.itemTimeout !== undefined && itemTimeoutMs === undefined)
+    problems.push(`--item-timeout "${raw.itemTimeout}": expected a duration such as 2s or 500ms`);
   const only = idList(raw.only, '--only', problems);
   const skip = idList(raw.skip, '--skip', problems) ?? new Set<string>();
   if (raw.uploadUrl !== undefined) {
@@ -115,5 +121,6 @@ export function validateCollectOptions(raw: RawCollectOptions): CollectOptions {
     allowHttpUpload: raw.allowHttpUpload === true,
     redact: raw.redact !== false,
     offline: raw.offline === true,
+    ...(itemTimeoutMs === undefined ? {} : { itemTimeoutMs }),
   };
 }

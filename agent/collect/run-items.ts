@@ -8,6 +8,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { type ItemStatus, itemIdForPath, type ManifestItem } from '../../contract/bundle.ts';
 import type { BundleWriter } from '../bundle/writer.ts';
 import type { CollectItem, ItemSource } from '../items/types.ts';
+import { redactText } from '../redact/engine.ts';
 import { createRedactor } from '../redact/stream.ts';
 import { type PartialSourceRun, spool } from '../sources/spool.ts';
 import type { SourceContext, SourceOutcome, SourceRun } from '../sources/types.ts';
@@ -31,6 +32,8 @@ export interface RunItemsOptions {
   maxTotalBytes: number;
   redact: boolean;
   concurrency?: number;
+  /** Replaces every item's own time limit (hidden `--item-timeout`). */
+  itemTimeoutMs?: number;
   env: Record<string, string>;
   progress(line: string): void;
   /** Small outputs (<= 64 KiB) by item id, for node identity. */
@@ -59,7 +62,9 @@ export function describeSource(source: ItemSource): string {
 }
 
 function whyStopped(signal: AbortSignal): string {
-  return signal.reason === 'signal' ? 'the agent was stopped' : 'the whole-run deadline (--deadline) was reached';
+  if (signal.reason === 'signal') return 'the agent was stopped';
+  if (signal.reason === 'output') return 'the bundle could not be written';
+  return 'the whole-run deadline (--deadline) was reached';
 }
 
 export async function runItems(options: RunItemsOptions): Promise<ManifestItem[]> {
@@ -87,7 +92,7 @@ export async function runItems(options: RunItemsOptions): Promise<ManifestItem[]
     const ctx: SourceContext = {
       root: options.root,
       signal: options.signal,
-      timeoutMs: item.timeoutMs,
+      timeoutMs: options.itemTimeoutMs ?? item.timeoutMs,
       maxBytes: Math.min(item.maxBytes, remaining),
       tail: item.tail === true,
       env: options.env,
@@ -135,21 +140,30 @@ async function collectRun(
   const redactor = options.redact ? createRedactor(item.redact ? [...item.redact] : undefined) : undefined;
   const stream: Readable = redactor ? run.stream.pipe(redactor.transform) : run.stream;
   run.stream.on('error', (error) => stream.destroy(error));
-  const [spooled, outcome] = await Promise.all([
+  const [spooling, outcome] = await Promise.all([
     spool(stream, {
       maxBytes: ctx.maxBytes,
       tail: ctx.tail,
       tempDir: options.tempDir,
       ...('unreadBytes' in run ? { unreadBytes: (run as PartialSourceRun).unreadBytes } : {}),
+    }).catch((error: Error) => {
+      // The spool's own write failed (ENOSPC in the temp dir): stop the source, which then settles `done`.
+      run.stream.destroy();
+      return error;
     }),
     run.done,
   ]);
   // A folder item's files are recorded under their own contract ids (ipamd.log is `ipamd-log`), else `<item>:<name>`.
   const id = out === item.out ? item.id : (itemIdForPath(out) ?? `${item.id}:${out.slice(item.out.length + 1)}`);
   const record: ManifestItem = { id, path: out, source, status: outcome.status };
-  if (outcome.reason) record.reason = outcome.reason;
+  // A command's stderr tail can quote its environment or arguments: it is redacted like the output.
+  if (outcome.reason) record.reason = options.redact ? redactText(outcome.reason).text : outcome.reason;
   if (outcome.exitCode !== undefined) record.exitCode = outcome.exitCode;
   if (redactor) record.redactions = redactor.count();
+  if (spooling instanceof Error) {
+    return { ...record, status: 'error', reason: `could not be spooled: ${spooling.message}`, bytes: 0 };
+  }
+  const spooled = spooling;
   try {
     if (outcome.status === 'skipped' || (spooled.bytes === 0 && outcome.status !== 'ok')) {
       record.bytes = 0;

@@ -77,7 +77,7 @@ function textRun(value: Promise<string | Error>): SourceRun {
 
 export function createSourceStarter(options: {
   sinceMs: number;
-  imds: ImdsClient;
+  imds: Pick<ImdsClient, 'read'>;
   endpoints: () => Promise<IpamdEndpoints>;
 }): SourceStarter {
   const since = new Date(Date.now() - options.sinceMs);

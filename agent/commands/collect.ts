@@ -19,11 +19,16 @@ import { type RawCollectOptions, validateCollectOptions } from '../collect/optio
 import { runItems } from '../collect/run-items.ts';
 import { createSourceStarter, findIpamdEndpoints, type IpamdEndpoints } from '../collect/start-source.ts';
 import { inventory } from '../items/index.ts';
-import { ImdsClient } from '../sources/imds.ts';
+import { ImdsClient, imdsEndpointFor } from '../sources/imds.ts';
 import type { SourceContext } from '../sources/types.ts';
 
 export class DiskSpaceError extends Error {
   readonly code = 'ENDIAG_DISK_FULL';
+}
+
+/** The bundle's output failed for another reason than a full disk (EPIPE on `--out -`, EIO, EACCES). */
+export class OutputError extends Error {
+  readonly code = 'ENDIAG_OUTPUT';
 }
 
 export interface CollectIo {
@@ -85,6 +90,27 @@ async function checkFreeSpace(directory: string, maxBytes: number): Promise<void
   }
 }
 
+async function outputFailure(error: NodeJS.ErrnoException, target: string, entries: number): Promise<Error> {
+  const where = target === '-' ? 'stdout' : target;
+  if (error.code === 'ENOSPC' || error.code === 'EDQUOT') {
+    // A full disk hurts the node (kubelet evicts pods under DiskPressure) more than a lost bundle: give it back.
+    if (target !== '-') await rm(target, { force: true });
+    return new DiskSpaceError(
+      `no space left on the device while writing ${where} (after ${entries} entries)` +
+        `${target === '-' ? '' : '; the partial bundle was removed so the node gets its disk back'}. ` +
+        'Write elsewhere with --out, or stream with --out - or --upload-url.',
+    );
+  }
+  return new OutputError(`could not write the bundle to ${where}: ${error.message}`);
+}
+
+/** The IMDS client, or one that answers every read with the reason IMDS is not asked. */
+async function imdsFor(root: string): Promise<Pick<ImdsClient, 'read'>> {
+  const decision = await imdsEndpointFor(root);
+  if ('endpoint' in decision) return new ImdsClient(decision.endpoint);
+  return { read: async () => new Error(`not on EC2: ${decision.skip}`) };
+}
+
 export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<CollectOutcome> {
   const options = validateCollectOptions(raw);
   const createdAt = new Date().toISOString();
@@ -99,6 +125,8 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
   const writer = new BundleWriter(output);
   const controller = new AbortController();
   const deadline = setTimeout(() => controller.abort('deadline'), options.deadlineMs);
+  // Nothing more can reach the bundle: stop the items rather than collect what cannot be written.
+  writer.onFailure(() => controller.abort('output'));
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     stoppedBy ??= signal;
@@ -137,7 +165,7 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
       writer,
       start: createSourceStarter({
         sinceMs: options.sinceMs,
-        imds: new ImdsClient(),
+        imds: await imdsFor(options.root),
         endpoints: () => {
           endpoints ??= findIpamdEndpoints(endpointContext);
           return endpoints;
@@ -148,6 +176,7 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
       signal: controller.signal,
       maxTotalBytes: options.maxBytes,
       redact: options.redact,
+      ...(options.itemTimeoutMs === undefined ? {} : { itemTimeoutMs: options.itemTimeoutMs }),
       env,
       progress: io.progress,
       smallOutputs,
@@ -172,8 +201,13 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
       },
       items: records,
     };
-    await writer.appendBuffer(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`);
-    await writer.finish();
+    try {
+      await writer.appendBuffer(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`);
+      await writer.finish();
+    } catch (error) {
+      if (!writer.failure) throw error;
+      throw await outputFailure(writer.failure, target, writer.entries);
+    }
     return {
       manifest,
       target,

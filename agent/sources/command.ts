@@ -3,6 +3,10 @@
  * limit; past it (or when the run is stopped) the whole group gets SIGTERM, then SIGKILL a second later, and once the
  * command has finished any process it left behind in its group is killed too. Nothing is left running on the node.
  *
+ * If the agent itself is killed outright (SIGKILL, the OOM killer), none of its timers fire: so a command with a time
+ * limit runs under coreutils `timeout`, which kills the command's group a little after the limit by itself. Without
+ * it, a hung `iptables --wait` could hold the xtables lock, and block kube-proxy and aws-node, long after the agent died.
+ *
  * The binary is looked up on the item's PATH before anything is spawned, so a missing tool is recorded exactly as
  * `not installed` rather than inferred from a spawn error. Output is streamed as produced (never buffered whole);
  * stderr is only kept, its last 4 KiB, to explain a failure.
@@ -51,8 +55,9 @@ async function execute(
   const env = { ...ctx.env, PATH: ctx.env.PATH || FALLBACK_PATH, LANG: 'C', LC_ALL: 'C' };
   const file = await findExecutable(name, env.PATH);
   if (file === undefined) return { status: 'skipped', reason: 'not installed' };
+  const [program, programArgs] = await withBackstop(file, args, ctx.timeoutMs);
 
-  const subprocess = execa(file, args, {
+  const subprocess = execa(program, programArgs, {
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -113,6 +118,26 @@ function classify(result: Result, { ctx, options, stderr, readerStopped }: Circu
     return { status: 'ok', exitCode };
   }
   return { status: 'error', reason: withStderr(`exit code ${exitCode}`, stderr), exitCode };
+}
+
+/** Where the system keeps coreutils `timeout`: not the item's PATH, so no test PATH or odd PATH replaces it. */
+let timeoutProgram: Promise<string | undefined> | undefined;
+
+/** `timeout` kills the group this long after the agent's own limit and grace would have, had the agent lived. */
+const BACKSTOP_MARGIN_MS = 1000;
+
+async function withBackstop(
+  file: string,
+  args: readonly string[],
+  limitMs: number,
+): Promise<[string, readonly string[]]> {
+  if (timerDelay(limitMs) === 0) return [file, args];
+  timeoutProgram ??= findExecutable('timeout', FALLBACK_PATH);
+  const timeout = await timeoutProgram;
+  if (timeout === undefined) return [file, args];
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
+  const backstopMs = timerDelay(limitMs) + TERM_GRACE_MS + BACKSTOP_MARGIN_MS;
+  return [timeout, ['--signal', 'KILL', seconds(backstopMs), file, ...args]];
 }
 
 /** The file a shell would run for `name` on `searchPath`, or undefined when there is none. */

@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allowlisted, ImdsClient } from './imds.ts';
+import { allowlisted, ImdsClient, imdsEndpointFor } from './imds.ts';
 
 const TOKEN = 'AQAEAFakeTokenForTests==';
 const metadata: Record<string, string> = {
@@ -109,5 +109,26 @@ describe('ImdsClient', () => {
     expect((value as Error).message).toMatch(/not on EC2.*timed out/);
     silent.closeAllConnections();
     silent.close();
+  });
+});
+
+describe('imdsEndpointFor', () => {
+  const none = async () => {
+    throw new Error('ENOENT');
+  };
+  it('uses an explicit endpoint (tests), and asks nothing off EC2 or for a --root tree', async () => {
+    expect(await imdsEndpointFor('/', { AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://127.0.0.1:9' }, none)).toEqual({
+      endpoint: 'http://127.0.0.1:9',
+    });
+    expect(await imdsEndpointFor('/', {}, none)).toMatchObject({ skip: expect.stringMatching(/not an EC2 instance/) });
+    expect(await imdsEndpointFor('/mnt/node', {}, none)).toMatchObject({ skip: expect.stringMatching(/--root/) });
+    expect(await imdsEndpointFor('/', { AWS_EC2_METADATA_DISABLED: 'true' }, none)).toMatchObject({
+      skip: expect.any(String),
+    });
+  });
+
+  it('recognizes an EC2 instance by its DMI vendor', async () => {
+    const dmi = async (path: string) => (path.endsWith('sys_vendor') ? 'Amazon EC2\n' : '');
+    expect(await imdsEndpointFor('/', {}, dmi)).toEqual({ endpoint: 'http://169.254.169.254' });
   });
 });

@@ -7,6 +7,7 @@
  * The endpoint comes from AWS_EC2_METADATA_SERVICE_ENDPOINT (the variable the AWS SDKs honour), so tests point it at
  * a local server; the default is the link-local address on EC2.
  */
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import type { ImdsPath } from '../items/types.ts';
 
@@ -70,6 +71,30 @@ export function allowlisted(path: string): boolean {
 interface HttpAnswer {
   status: number;
   body: string;
+}
+
+/**
+ * Whether to ask IMDS at all, and where. An explicit AWS_EC2_METADATA_SERVICE_ENDPOINT is always used (tests point it at
+ * loopback). Otherwise IMDS is asked only on an EC2 instance, as its DMI data says, and never for a `--root` tree:
+ * that metadata would be this machine's, not the node's. Off EC2 nothing is sent at all.
+ */
+export async function imdsEndpointFor(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+  readText: (path: string) => Promise<string> = (path) => readFile(path, 'utf8'),
+): Promise<{ endpoint: string } | { skip: string }> {
+  if (env.AWS_EC2_METADATA_SERVICE_ENDPOINT) return { endpoint: env.AWS_EC2_METADATA_SERVICE_ENDPOINT };
+  if (env.AWS_EC2_METADATA_DISABLED === 'true') return { skip: 'AWS_EC2_METADATA_DISABLED=true' };
+  if (root !== '/') return { skip: 'not read for a --root tree (it would describe this machine, not the node)' };
+  for (const [path, pattern] of [
+    ['/sys/class/dmi/id/sys_vendor', /^Amazon EC2/],
+    ['/sys/class/dmi/id/board_asset_tag', /^i-[0-9a-f]+/],
+    ['/sys/hypervisor/uuid', /^ec2/i],
+  ] as const) {
+    const text = await readText(path).catch(() => '');
+    if (pattern.test(text.trim())) return { endpoint: DEFAULT_IMDS_ENDPOINT };
+  }
+  return { skip: 'not an EC2 instance (no EC2 DMI or hypervisor data), so IMDS was not asked' };
 }
 
 export class ImdsClient {
