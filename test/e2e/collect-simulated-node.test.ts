@@ -57,6 +57,13 @@ describe.skipIf(!simulationAvailable())('collect on a simulated node, then analy
         Object.keys(world.expected).map((id) => [id, report.rules.find((rule) => rule.id === id)?.verdict]),
       );
       expect(verdicts, stderr).toEqual(world.expected);
+      if (world.expected['forward-policy-drop'] === 'fail') {
+        const forward = report.rules.find((rule) => rule.id === 'forward-policy-drop');
+        expect(forward?.evidence[0]).toMatchObject({
+          path: 'networking/iptables-save.txt',
+          text: expect.stringMatching(/^:FORWARD DROP \[\d+:\d+\]/),
+        });
+      }
     });
 
     it('reads as our layout, with a manifest and no bundle errors', () => {
@@ -102,4 +109,51 @@ describe.skipIf(!simulationAvailable())('collect on a simulated node, then analy
       for (const request of requests) expect(request.method).toBe('GET');
     });
   });
+
+  it('leaves no planted secret anywhere in the bundle', async () => {
+    const secrets = {
+      accessKey: 'AKIAQWERTYUIOPASDFGH',
+      secretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY',
+      sessionToken: 'IQoJb3JpZ2luX2VjEHcaCXVzLWVhc3QtMSJHMEUCIQDk1secretsessiontokenvalue',
+      password: 'hunter2-Planted-Password',
+      bearer: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06bm9kZSJ9.c2lnbmF0dXJlLXBsYW50ZWQ',
+    };
+    const world = await createNodeWorld('healthy', {
+      files: {
+        'var/log/aws-routed-eni/ipamd.log': `{"level":"info","ts":"2026-11-20T08:00:00.000Z","caller":"main.go:1","msg":"env AWS_SECRET_ACCESS_KEY=${secrets.secretKey} AWS_ACCESS_KEY_ID=${secrets.accessKey}"}\n`,
+        'var/lib/kubelet/kubeconfig': `apiVersion: v1\nkind: Config\nusers:\n- name: kubelet\n  user:\n    token: ${secrets.bearer}\n`,
+        'var/log/cloud-init-output.log': `+ export DB_PASSWORD=${secrets.password}\n+ AWS_SESSION_TOKEN=${secrets.sessionToken} aws s3 ls\n`,
+        'etc/eks/kubelet/environment': `NODEADM_KUBELET_ARGS=--node-labels=a=b\nAPI_TOKEN=${secrets.password}\n`,
+      },
+    });
+    try {
+      const bundle = join(dir, 'secrets.tar.gz');
+      const result = await world.exec(
+        ['node', cli, 'collect', '--root', world.root, '--out', bundle, '--deadline', '90s'],
+        { timeoutMs: 120_000 },
+      );
+      expect(result.exitCode, result.stderr).toBe(0);
+      const { bundleMembers } = await import('../support/bundle-files.ts');
+      const members = await bundleMembers(bundle);
+      expect(members.size).toBeGreaterThan(10);
+      for (const [name, body] of members) {
+        const text = body.toString('latin1');
+        for (const [kind, value] of Object.entries(secrets)) {
+          expect(text.includes(value), `${kind} found in ${name}`).toBe(false);
+          expect(text.includes(value.slice(4, 16)), `part of ${kind} found in ${name}`).toBe(false);
+        }
+      }
+      // The planted files were collected, their secrets masked in place with the key names kept.
+      expect(members.get('var_log/cloud-init-output.log')?.toString()).toContain('DB_PASSWORD=***REDACTED***');
+      expect(members.get('kubelet/kubeconfig.yaml')?.toString()).toMatch(/token: \*\*\*REDACTED\*\*\*/);
+      expect(members.get('var_log/aws-routed-eni/ipamd.log')?.toString()).toContain(
+        'AWS_SECRET_ACCESS_KEY=***REDACTED***',
+      );
+      const manifest = JSON.parse(members.get('manifest.json')?.toString('utf8') ?? '{}') as BundleManifest;
+      const redactions = manifest.items.reduce((sum, item) => sum + (item.redactions ?? 0), 0);
+      expect(redactions).toBeGreaterThanOrEqual(5);
+    } finally {
+      await world.dispose();
+    }
+  }, 180_000);
 });
