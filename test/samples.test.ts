@@ -8,6 +8,7 @@ import { analyzeBundle } from '../analyzer/engine/analyze-bundle.ts';
 import type { Report } from '../analyzer/report/model.ts';
 import { rules } from '../analyzer/rules/index.ts';
 import { scenarios } from '../samples/scenarios/index.ts';
+import { scenarioNames as simScenarioNames, scenarios as simScenarios } from './sim/scenarios.ts';
 
 const bundle = (name: string) => join(import.meta.dirname, '..', 'samples', 'bundles', `${name}.tar.gz`);
 const reports = new Map<string, Promise<Report>>();
@@ -57,5 +58,20 @@ describe('aws-node CPU starvation sample', () => {
     const awsNodeRows = probes?.tables[0]?.rows.filter((row) => row[0]?.startsWith('kube-system/aws-node-')) ?? [];
     expect(awsNodeRows.length).toBeGreaterThan(0);
     for (const row of awsNodeRows) expect(Number(row[4]), `timeouts of ${row.join(' | ')}`).toBe(Number(row[3]));
+  });
+});
+
+describe('bundles the real agent collected on simulated nodes (samples/agent, `npm run samples:agent`)', () => {
+  it.each(simScenarioNames.map((name) => [name]))('%s yields its declared verdicts', async (name) => {
+    const report = await analyzeBundle(join(import.meta.dirname, '..', 'samples', 'agent', `${name}.tar.gz`), {
+      rules,
+    });
+    expect(report.bundle.layout).toBe('eks-node-diag');
+    expect(report.bundle.errors).toEqual([]);
+    const expected = simScenarios[name].expected;
+    const verdicts = Object.fromEntries(
+      Object.keys(expected).map((id) => [id, report.rules.find((rule) => rule.id === id)?.verdict]),
+    );
+    expect(verdicts).toEqual(expected);
   });
 });
