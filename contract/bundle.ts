@@ -8,6 +8,25 @@
  */
 
 export const BUNDLE_SCHEMA = 'eks-node-diag/bundle@1';
+
+/** The folders eks-log-collector.sh always creates at the top of its bundle; ours uses the same ones. */
+export const BUNDLE_FOLDERS = [
+  'kernel',
+  'modinfo',
+  'system',
+  'docker',
+  'containerd',
+  'storage',
+  'var_log',
+  'networking',
+  'sandbox-image',
+  'ipamd',
+  'sysctls',
+  'kubelet',
+  'nodeadm',
+  'cni',
+  'gpu',
+] as const;
 export const MANIFEST_PATH = 'manifest.json';
 
 /** Canonical bundle paths, keyed by item id. Ids are stable: rules, the manifest and `--only` refer to them. */

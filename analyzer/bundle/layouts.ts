@@ -9,27 +9,11 @@
  * Mapping works member by member, so the layout never has to be known before the first entry is read: the
  * archive is read once, in the order it was written.
  */
-import { bundlePaths, type ItemId, itemIdForPath, MANIFEST_PATH } from '../../contract/bundle.ts';
+import { BUNDLE_FOLDERS, bundlePaths, type ItemId, itemIdForPath, MANIFEST_PATH } from '../../contract/bundle.ts';
 import type { BundleLayout } from '../report/model.ts';
 
 /** Top-level folders of the stock collector (always created) and ours. */
-const KNOWN_TOP_FOLDERS = new Set([
-  'kernel',
-  'modinfo',
-  'system',
-  'docker',
-  'containerd',
-  'storage',
-  'var_log',
-  'networking',
-  'sandbox-image',
-  'ipamd',
-  'sysctls',
-  'kubelet',
-  'nodeadm',
-  'cni',
-  'gpu',
-]);
+const KNOWN_TOP_FOLDERS = new Set<string>(BUNDLE_FOLDERS);
 
 const LEGACY_PREFIX = 'var/log/aws-routed-eni/';
 

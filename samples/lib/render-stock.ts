@@ -4,6 +4,7 @@
  * appended, `metrics.json` holding Prometheus text, `pods.json` holding ipamd's `AvailableCommands` fallback, the
  * `ps ax | grep "^$pid"` in cpu_throttling.txt that loses most rows, journals with `-- No entries --`).
  */
+import { BUNDLE_FOLDERS } from '../../contract/bundle.ts';
 import type { ServicePort } from './eks-iptables.ts';
 import { Journal, type JournalEntry, renderEntries, stampInOrder } from './journal.ts';
 import { type NodeProfile, shortHostnameOf, unameLine } from './node.ts';
@@ -66,23 +67,7 @@ import {
 } from './vpc-cni.ts';
 
 /** Folders the script always creates, even when nothing is written into them. */
-export const STOCK_DIRECTORIES = [
-  'kernel',
-  'modinfo',
-  'system',
-  'docker',
-  'containerd',
-  'storage',
-  'var_log',
-  'networking',
-  'sandbox-image',
-  'ipamd',
-  'sysctls',
-  'kubelet',
-  'nodeadm',
-  'cni',
-  'gpu',
-];
+export const STOCK_DIRECTORIES: readonly string[] = BUNDLE_FOLDERS;
 
 export interface ContainerLog {
   pod: Pod;
