@@ -2,12 +2,14 @@
  * eks-node-diag command line. Parses, dispatches to command modules (loaded lazily so `--help` and `--version`
  * start fast), and holds the one place where outcomes and errors become exit codes:
  *   0 analyzed (no finding at or above --fail-on), 1 an input could not be read, 2 usage error,
- *   3 a finding at or above --fail-on, 4 collection refused (not enough disk), 70 internal error.
+ *   3 a finding at or above --fail-on, 4 collection refused (not enough disk), 5 the upload of a collected bundle
+ *   failed, 70 internal error.
  */
+import { isSea } from 'node:sea';
 import { Command, CommanderError, Option } from 'commander';
 import { TOOL_VERSION } from '../analyzer/engine/version.ts';
 
-export const EXIT = { ok: 0, unreadable: 1, usage: 2, findings: 3, refused: 4, internal: 70 } as const;
+export const EXIT = { ok: 0, unreadable: 1, usage: 2, findings: 3, refused: 4, uploadFailed: 5, internal: 70 } as const;
 
 const ANALYZE_EXAMPLES = `
 Examples:
@@ -91,11 +93,19 @@ export function buildProgram(io: { out: (text: string) => void; err: (text: stri
     .option('--skip <ids>', 'do not collect these items')
     .option('--deadline <duration>', 'whole-run deadline; the manifest is written when it passes', '5m')
     .option('--max-bytes <size>', 'total budget of collected bytes before compression', '2GiB')
-    .option('--upload-url <url>', 'stream the bundle to a presigned S3 PUT URL (https) instead of a file')
+    .option(
+      '--upload-url <url>',
+      'upload the bundle to S3 with this presigned PUT URL (https), or POST it here with --upload-form; nothing is kept on the node',
+    )
+    .option(
+      '--upload-form <json>',
+      'upload with a presigned POST form: a JSON file (or inline JSON) holding {"url", "fields"} as @aws-sdk/s3-presigned-post returns it, or the fields alone',
+    )
     .option('--no-redact', 'do not redact secrets (keys, tokens, passwords) before writing')
     .option('--offline', "read only files under --root (a dead node's disk): no commands, endpoints or IMDS")
     .option('--list', 'print the inventory (id, bundle path, source, why) and exit')
     .addOption(new Option('--allow-http-upload', 'allow http:// upload URLs on loopback (tests)').hideHelp())
+    .addOption(new Option('--item-timeout <duration>', "replace every item's time limit (tests)").hideHelp())
     .addHelpText(
       'after',
       `
@@ -112,8 +122,15 @@ Examples:
   # A dead node's root volume mounted at /mnt/node
   $ sudo eks-node-diag collect --root /mnt/node --offline --out node.tar.gz
 
-Exit codes: 0 collected, 2 usage error, 4 refused (not enough free disk), 128+N stopped by signal N (the bundle and its
-manifest were still written).
+  # Straight to S3 with a presigned PUT URL (quote it: it contains '&'); stdout gets s3://bucket/key
+  $ sudo eks-node-diag collect --upload-url 'https://my-bucket.s3.eu-west-1.amazonaws.com/node.tar.gz?X-Amz-...'
+
+  # With a presigned POST form limited to a key prefix (key "<prefix>/\${filename}" gets the bundle's name)
+  $ sudo eks-node-diag collect --upload-form /tmp/upload-form.json
+
+Exit codes: 0 collected, 1 the bundle could not be written (output failed), 2 usage error, 4 not enough free disk
+(refused before writing, or the disk filled up while writing: the partial file is removed), 128+N stopped by signal N
+(the bundle and its manifest were still written), 5 the upload failed after its retries (nothing is kept on the node).
 `,
     )
     .action(
@@ -126,10 +143,12 @@ manifest were still written).
         deadline: string;
         maxBytes: string;
         uploadUrl?: string;
+        uploadForm?: string;
         redact: boolean;
         offline?: boolean;
         list?: boolean;
         allowHttpUpload?: boolean;
+        itemTimeout?: string;
       }) => {
         if (options.list) {
           const { inventory } = await import('../agent/items/index.ts');
@@ -188,9 +207,17 @@ export async function main(argv: string[]): Promise<number> {
       io.err(`eks-node-diag: ${(error as Error).message}\n`);
       return EXIT.usage;
     }
+    if (code === 'ENDIAG_UPLOAD') {
+      io.err(`eks-node-diag: upload failed: ${(error as Error).message}\n`);
+      return EXIT.uploadFailed;
+    }
     if (code === 'ENDIAG_DISK_FULL') {
       io.err(`eks-node-diag: ${(error as Error).message}\n`);
       return EXIT.refused;
+    }
+    if (code === 'ENDIAG_OUTPUT') {
+      io.err(`eks-node-diag: ${(error as Error).message}\n`);
+      return EXIT.unreadable;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     io.err(
@@ -200,8 +227,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Run when executed (the esbuild bundle or the single executable), not when imported by tests.
-const invokedDirectly = typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module;
+// Run when executed (the esbuild bundle, or the single executable, whose embedded script need not be require.main),
+// not when imported by tests: there cli/main.ts is an ES module and `require` is undefined.
+const invokedDirectly =
+  isSea() || (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module);
 if (invokedDirectly) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

@@ -4,6 +4,10 @@
  * outright (the analyzer reads such a bundle and reports it as cut short). `manifest.json` goes last.
  *
  * Headers come from node-tar's encoder; the writer only adds the data blocks and padding around them.
+ *
+ * Should the output fail (ENOSPC on a full disk, EPIPE when the reader of `--out -` goes away), the writer stops:
+ * every pending and later `append` and `finish` reject with that error, so the collector can end the run cleanly
+ * rather than wait forever for a drain that will not come.
  */
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
@@ -28,6 +32,8 @@ export class BundleWriter {
   #finished = false;
   #compressedBytes = 0;
   #entries = 0;
+  #failure: Error | undefined;
+  readonly #stopped = new AbortController();
 
   constructor(output: Writable, level = 6) {
     this.#output = output;
@@ -35,7 +41,19 @@ export class BundleWriter {
     this.#gzip.on('data', (chunk: Buffer) => {
       this.#compressedBytes += chunk.length;
     });
+    this.#gzip.on('error', (error) => this.#fail(error));
+    output.on('error', (error) => this.#fail(error));
     this.#gzip.pipe(output);
+  }
+
+  /** Why the output failed, once it has: nothing more can be written. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Called once when the output fails. */
+  onFailure(listener: (error: Error) => void): void {
+    this.#stopped.signal.addEventListener('abort', () => listener(this.#failure as Error), { once: true });
   }
 
   /** Bytes of gzip output produced so far. */
@@ -73,7 +91,17 @@ export class BundleWriter {
     await this.#queue;
     await this.#put(Buffer.alloc(BLOCK * 2));
     this.#gzip.end();
-    await once(this.#output, 'finish').catch(() => {});
+    if (!this.#output.writableFinished)
+      await once(this.#output, 'finish', { signal: this.#stopped.signal }).catch(() => {});
+    if (this.#failure) throw this.#failure;
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#gzip.unpipe(this.#output);
+    this.#gzip.destroy();
+    this.#stopped.abort();
   }
 
   async #write(entry: BundleEntry): Promise<void> {
@@ -109,12 +137,28 @@ export class BundleWriter {
     const missing = entry.size - written;
     const padding = (BLOCK - (entry.size % BLOCK)) % BLOCK;
     if (missing + padding > 0) await this.#put(Buffer.alloc(missing + padding));
-    await new Promise<void>((resolve) => this.#gzip.flush(constants.Z_SYNC_FLUSH, () => resolve()));
+    await new Promise<void>((resolve) => {
+      // A destroyed gzip stream may never call back.
+      const stop = this.#stopped.signal;
+      const done = () => {
+        stop.removeEventListener('abort', done);
+        resolve();
+      };
+      stop.addEventListener('abort', done, { once: true });
+      this.#gzip.flush(constants.Z_SYNC_FLUSH, done);
+    });
+    if (this.#failure) throw this.#failure;
     this.#entries++;
     if (missing > 0) throw new Error(`${entry.path}: source ended ${missing} bytes short of ${entry.size}; padded`);
   }
 
   async #put(bytes: Buffer): Promise<void> {
-    if (!this.#gzip.write(bytes)) await once(this.#gzip, 'drain');
+    if (this.#failure) throw this.#failure;
+    if (this.#gzip.write(bytes)) return;
+    try {
+      await once(this.#gzip, 'drain', { signal: this.#stopped.signal });
+    } catch (error) {
+      throw this.#failure ?? error;
+    }
   }
 }

@@ -7,6 +7,8 @@ import parseBytes from 'bytes';
 import parseMs from 'ms';
 import { bundlePaths } from '../../contract/bundle.ts';
 import { inventory } from '../items/index.ts';
+import { readUploadForm } from '../upload/post.ts';
+import { inspectPresignedPut, type UploadTarget, uploadUrlProblem } from '../upload/target.ts';
 
 export interface CollectOptions {
   /** Bundle file, `-` for stdout, or undefined for the default `/var/log/eks_<instance-id>_<UTC>_eks-node-diag.tar.gz`. */
@@ -24,6 +26,8 @@ export interface CollectOptions {
   uploadUrl?: string;
   /** Allow http:// upload URLs on loopback (tests only). */
   allowHttpUpload: boolean;
+  /** Set with --upload-url or --upload-form: the bundle goes to S3 instead of a file. */
+  upload?: UploadTarget;
   redact: boolean;
   /** Skip live-state items (commands, endpoints, IMDS): for a dead node's disk mounted with --root. */
   offline: boolean;
@@ -40,6 +44,8 @@ export interface RawCollectOptions {
   deadline?: string;
   maxBytes?: string;
   uploadUrl?: string;
+  /** A presigned POST form: inline JSON or a JSON file, `{ url, fields }` or the fields alone. */
+  uploadForm?: string;
   allowHttpUpload?: boolean;
   redact?: boolean;
   offline?: boolean;
@@ -77,6 +83,40 @@ function idList(text: string | undefined, option: string, problems: string[]): S
   return new Set(ids);
 }
 
+/** `--upload-url` alone: a presigned PUT; with `--upload-form`: a presigned POST form (whose JSON may hold the URL). */
+function uploadTarget(raw: RawCollectOptions, problems: string[]): UploadTarget | undefined {
+  if (raw.uploadUrl === undefined && raw.uploadForm === undefined) return undefined;
+  if (raw.out !== undefined)
+    problems.push('--upload-url/--upload-form and --out cannot be combined: the upload replaces the file');
+  const read = raw.uploadForm === undefined ? undefined : readUploadForm(raw.uploadForm);
+  for (const problem of read?.problems ?? []) problems.push(`--upload-form: ${problem}`);
+  const formUrl = read?.form?.url;
+  if (raw.uploadUrl !== undefined && formUrl !== undefined && formUrl !== raw.uploadUrl)
+    problems.push('--upload-url and the url in --upload-form differ: give one of them');
+  const text = raw.uploadUrl ?? formUrl;
+  if (text === undefined) {
+    if (read?.form) problems.push('--upload-form: the form has no "url": give it with --upload-url');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problems.push('--upload-url: not a URL');
+    return undefined;
+  }
+  const rule = uploadUrlProblem(url, raw.allowHttpUpload === true);
+  if (rule) problems.push(`--upload-url: ${rule}`);
+  if (raw.uploadForm !== undefined) {
+    if (!read?.form) return undefined;
+    const { expiresAt } = read.form;
+    return { method: 'POST', url, fields: read.form.fields, ...(expiresAt ? { expiresAt } : {}) };
+  }
+  const inspected = inspectPresignedPut(url);
+  for (const problem of inspected.problems) problems.push(`--upload-url: ${problem}`);
+  return { method: 'PUT', url, ...(inspected.expiresAt ? { expiresAt: inspected.expiresAt } : {}) };
+}
+
 export function validateCollectOptions(raw: RawCollectOptions): CollectOptions {
   const problems: string[] = [];
   const sinceMs = parseDuration(raw.since ?? '10d');
@@ -90,24 +130,7 @@ export function validateCollectOptions(raw: RawCollectOptions): CollectOptions {
     problems.push(`--item-timeout "${raw.itemTimeout}": expected a duration such as 2s or 500ms`);
   const only = idList(raw.only, '--only', problems);
   const skip = idList(raw.skip, '--skip', problems) ?? new Set<string>();
-  if (raw.uploadUrl !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(raw.uploadUrl);
-    } catch {
-      problems.push('--upload-url: not a URL');
-    }
-    if (url && url.protocol !== 'https:') {
-      const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
-      if (!(raw.allowHttpUpload && url.protocol === 'http:' && loopback)) {
-        problems.push(
-          '--upload-url: must be https (presigned S3 URLs are); http is allowed only on loopback for tests',
-        );
-      }
-    }
-    if (raw.out !== undefined)
-      problems.push('--upload-url and --out cannot be combined: the upload streams the bundle');
-  }
+  const upload = uploadTarget(raw, problems);
   if (problems.length > 0) throw new OptionsError(problems);
   return {
     out: raw.out,
@@ -117,7 +140,8 @@ export function validateCollectOptions(raw: RawCollectOptions): CollectOptions {
     skip,
     deadlineMs: deadlineMs as number,
     maxBytes: maxBytes as number,
-    uploadUrl: raw.uploadUrl,
+    uploadUrl: upload?.url.href ?? raw.uploadUrl,
+    ...(upload ? { upload } : {}),
     allowHttpUpload: raw.allowHttpUpload === true,
     redact: raw.redact !== false,
     offline: raw.offline === true,

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, statfs } from 'node:fs/promises';
 import { setPriority } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { TOOL_NAME, TOOL_VERSION } from '../../analyzer/engine/version.ts';
 import { BUNDLE_SCHEMA, type BundleManifest, MANIFEST_PATH } from '../../contract/bundle.ts';
@@ -21,6 +21,8 @@ import { createSourceStarter, findIpamdEndpoints, type IpamdEndpoints } from '..
 import { inventory } from '../items/index.ts';
 import { ImdsClient, imdsEndpointFor } from '../sources/imds.ts';
 import type { SourceContext } from '../sources/types.ts';
+import { UploadError } from '../upload/retry.ts';
+import { type UploadResult, uploadBundle } from '../upload/upload.ts';
 
 export class DiskSpaceError extends Error {
   readonly code = 'ENDIAG_DISK_FULL';
@@ -40,8 +42,10 @@ export interface CollectIo {
 
 export interface CollectOutcome {
   manifest: BundleManifest;
-  /** The bundle file, `-` for stdout. */
+  /** The bundle file, `-` for stdout, or where the upload put it (`s3://bucket/key`). */
   target: string;
+  /** Set with --upload-url/--upload-form: the key, ETag and attempts of the upload. */
+  upload?: UploadResult;
   compressedBytes: number;
   interrupted: boolean;
   /** Set when a SIGTERM/SIGINT stopped the run: the CLI exits with 128 + signal number. */
@@ -115,12 +119,19 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
   const options = validateCollectOptions(raw);
   const createdAt = new Date().toISOString();
   const toStdout = options.out === '-';
-  const target = toStdout ? '-' : resolve(options.out ?? (await defaultBundlePath(options.root)));
-  const spoolParent = toStdout ? '/var/tmp' : dirname(target);
+  const upload = options.upload;
+  const named = toStdout ? '-' : resolve(options.out ?? (await defaultBundlePath(options.root)));
+  const spoolParent = toStdout || upload ? '/var/tmp' : dirname(named);
   await checkFreeSpace(spoolParent, options.maxBytes);
   lowerPriority(io.progress);
 
   const tempDir = await mkdtemp(join(spoolParent, '.eks-node-diag-spool-'));
+  // S3 needs an upload's length before its body (agent/upload/put.ts), so the bundle goes through a file in a
+  // private (0700) directory, removed whatever happens; its name is the one a POST form's ${filename} takes.
+  const uploadDir = upload ? await mkdtemp(join(spoolParent, '.eks-node-diag-upload-')) : undefined;
+  const target = uploadDir ? join(uploadDir, basename(await defaultBundlePath(options.root))) : named;
+  const uploadController = new AbortController();
+  let uploading = false;
   const output: Writable = toStdout ? io.stdout : createWriteStream(target, { mode: 0o600 });
   const writer = new BundleWriter(output);
   const controller = new AbortController();
@@ -130,6 +141,12 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     stoppedBy ??= signal;
+    // A signal during collection still lets the (partial) bundle go up; one during the upload stops it.
+    if (uploading) {
+      io.progress(`received ${signal}: stopping the upload`);
+      uploadController.abort(signal);
+      return;
+    }
     io.progress(`received ${signal}: stopping, writing the manifest`);
     controller.abort('signal');
   };
@@ -154,9 +171,18 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
     env,
   };
   const smallOutputs = new Map<string, string>();
+  // Never the URL's query: a presigned signature is a credential.
+  const destination = upload
+    ? `${target}, then ${upload.method} to ${upload.url.origin}${upload.url.pathname}`
+    : target;
   io.progress(
-    `collecting ${inventory.length - excluded.size} items into ${target} (deadline ${Math.round(options.deadlineMs / 1000)}s)`,
+    `collecting ${inventory.length - excluded.size} items into ${destination} (deadline ${Math.round(options.deadlineMs / 1000)}s)`,
   );
+  if (upload?.expiresAt && upload.expiresAt.getTime() < Date.now() + options.deadlineMs + 60_000)
+    io.progress(
+      `note: the upload ${upload.method === 'PUT' ? 'URL' : 'form'} expires at ${upload.expiresAt.toISOString()}, ` +
+        'possibly before the collection (--deadline) and the upload are done',
+    );
 
   try {
     const records = await runItems({
@@ -208,9 +234,34 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
       if (!writer.failure) throw error;
       throw await outputFailure(writer.failure, target, writer.entries);
     }
+    let uploaded: UploadResult | undefined;
+    if (upload) {
+      clearTimeout(deadline);
+      uploading = true;
+      try {
+        uploaded = await uploadBundle(target, basename(target), upload, {
+          allowHttpLoopback: options.allowHttpUpload,
+          progress: io.progress,
+          signal: uploadController.signal,
+        });
+      } catch (error) {
+        if (!(error instanceof UploadError)) throw error;
+        throw new UploadError(
+          `${error.message.replace(/\.?$/, '.')} The bundle was not kept on the node: run collect again when the upload can succeed.`,
+          error.attempts,
+          error.status,
+          error.s3Code,
+        );
+      }
+      const etag = uploaded.etag ? `, ETag ${uploaded.etag}` : '';
+      io.progress(
+        `uploaded ${uploaded.bytes} bytes to ${uploaded.location}${etag} (${uploaded.attempts} attempt${uploaded.attempts === 1 ? '' : 's'})`,
+      );
+    }
     return {
       manifest,
-      target,
+      target: uploaded?.location ?? target,
+      ...(uploaded ? { upload: uploaded } : {}),
       compressedBytes: writer.compressedBytes,
       interrupted: controller.signal.aborted,
       ...(stoppedBy ? { signal: stoppedBy } : {}),
@@ -220,5 +271,6 @@ export async function collect(raw: RawCollectOptions, io: CollectIo): Promise<Co
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await rm(tempDir, { recursive: true, force: true });
+    if (uploadDir) await rm(uploadDir, { recursive: true, force: true });
   }
 }
