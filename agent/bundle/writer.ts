@@ -90,9 +90,18 @@ export class BundleWriter {
     this.#finished = true;
     await this.#queue;
     await this.#put(Buffer.alloc(BLOCK * 2));
-    this.#gzip.end();
-    if (!this.#output.writableFinished)
-      await once(this.#output, 'finish', { signal: this.#stopped.signal }).catch(() => {});
+    const signal = this.#stopped.signal;
+    const output = this.#output;
+    if (output === process.stdout || output === process.stderr) {
+      // pipe() never ends stdout, so no 'finish' comes: wait until the gzip end is out and handed to the fd.
+      const ended = once(this.#gzip, 'end', { signal });
+      this.#gzip.end();
+      await ended.catch(() => {});
+      if (!this.#failure) await new Promise<void>((resolve) => output.write(Buffer.alloc(0), () => resolve()));
+    } else {
+      this.#gzip.end();
+      if (!output.writableFinished) await once(output, 'finish', { signal }).catch(() => {});
+    }
     if (this.#failure) throw this.#failure;
   }
 

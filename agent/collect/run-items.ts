@@ -113,9 +113,12 @@ export async function runItems(options: RunItemsOptions): Promise<ManifestItem[]
       records.push({ ...base, status: 'skipped', reason: `no files match ${base.source}`, durationMs: ms(started) });
       return;
     }
+    // A folder item's files are collected one after another: each records its own time, not the folder's so far.
+    let runStarted = started;
     for (const { out, source, run } of runs) {
       const record = await collectRun(item, out, source, run, ctx, options);
-      record.durationMs = ms(started);
+      record.durationMs = ms(runStarted);
+      runStarted = performance.now();
       totalBytes += record.bytes ?? 0;
       records.push(record);
       options.progress(`${record.status.padEnd(9)} ${record.path}${record.reason ? ` (${record.reason})` : ''}`);
