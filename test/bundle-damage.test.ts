@@ -253,3 +253,24 @@ describe('extracted folders', () => {
     expect(verdict(report, 'forward-policy-drop')).toBe('fail');
   });
 });
+
+describe('streams and holes', () => {
+  it('reads a bundle from a pipe', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const file = join(dir, 'piped.tar.gz');
+    await writeFile(file, tarGzOf(stockMembers()));
+    const cli = join(import.meta.dirname, '..', 'dist', 'eks-node-diag.cjs');
+    const result = spawnSync('sh', ['-c', `cat "${file}" | "${process.execPath}" "${cli}" analyze - --json -`], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.bundle.source).toBe('stdin');
+    expect(verdict(report, 'forward-policy-drop')).toBe('fail');
+  });
+
+  it('skips the NUL hole a copytruncate leaves at the start of a log', async () => {
+    const holed = Buffer.concat([Buffer.alloc(200_000, 0), Buffer.from(probeLine(5))]);
+    const report = await analyzeBytes('holed.tar.gz', tarGzOf([{ name: './kubelet/kubelet.log', content: holed }]));
+    expect(codes(report)).not.toContain('ENDIAG_BINARY_CONTENT');
+    expect(verdict(report, 'kubelet-probe-failures')).toBe('fail');
+  });
+});

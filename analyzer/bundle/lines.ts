@@ -317,6 +317,13 @@ export function countNewlines(buffer: Buffer, from: number, to: number): number 
   return count;
 }
 
+/** Index of the first byte that is not NUL (the buffer's length when all are). */
+export function leadingNulEnd(buffer: Buffer): number {
+  let at = 0;
+  while (at < buffer.length && buffer[at] === 0) at++;
+  return at;
+}
+
 /** A NUL byte in the first bytes of a text item means it is not text (a journal file, a core dump, junk). */
 export function looksBinary(firstBytes: Buffer): boolean {
   const probe = firstBytes.subarray(0, 8192);

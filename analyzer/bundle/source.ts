@@ -9,6 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { lstat, open, opendir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import type { BundleError } from '../report/model.ts';
@@ -54,6 +55,8 @@ export class InputUnreadableError extends Error {
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 export async function readBundle(input: string, visitor: BundleVisitor): Promise<ReadSummary> {
+  // `-` is standard input: `eks-node-diag collect --out - | eks-node-diag analyze -`.
+  if (input === '-') return readArchive(process.stdin, 'stdin', visitor);
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(input);
@@ -61,31 +64,56 @@ export async function readBundle(input: string, visitor: BundleVisitor): Promise
     throw new InputUnreadableError(`${input}: cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`);
   }
   if (info.isDirectory()) return readFolder(input, visitor);
-  if (!info.isFile()) throw new InputUnreadableError(`${input}: not a file or folder`);
-  return readArchive(input, visitor);
-}
-
-async function sniff(file: string): Promise<'gzip' | 'tar' | 'unknown'> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(head, 0, 512, 0);
-    if (bytesRead >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return 'gzip';
-    // POSIX/GNU tar: "ustar" at offset 257. Old v7 tars lack it; accept a header whose checksum field is octal.
-    if (bytesRead === 512 && head.toString('latin1', 257, 262) === 'ustar') return 'tar';
-    if (bytesRead === 512 && /^[0-7 \0]{8}$/.test(head.toString('latin1', 148, 156)) && head[0] !== 0) return 'tar';
-    return 'unknown';
-  } finally {
-    await handle.close();
+  if (!info.isFile() && !info.isFIFO() && !info.isCharacterDevice()) {
+    throw new InputUnreadableError(`${input}: not a file, folder or pipe`);
   }
+  // Small reads: when the gzip stream breaks, zlib drops what it inflated from the failing read, so the read size
+  // bounds what damage can cost.
+  return readArchive(createReadStream(input, { highWaterMark: 64 * 1024 }), baseName(input), visitor);
 }
 
-async function readArchive(file: string, visitor: BundleVisitor): Promise<ReadSummary> {
-  const format = await sniff(file);
+function sniff(head: Buffer): 'gzip' | 'tar' | 'unknown' {
+  if (head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return 'gzip';
+  // POSIX/GNU tar: "ustar" at offset 257. Old v7 tars lack it; accept a header whose checksum field is octal.
+  if (head.length >= 512 && head.toString('latin1', 257, 262) === 'ustar') return 'tar';
+  if (head.length >= 512 && /^[0-7 \0]{8}$/.test(head.toString('latin1', 148, 156)) && head[0] !== 0) return 'tar';
+  return 'unknown';
+}
+
+/** The first `size` bytes of a stream (fewer at its end), and the stream of everything, those bytes included. */
+async function peek(source: Readable, size: number): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  while (bytes < size) {
+    const next = await iterator.next();
+    if (next.done) break;
+    chunks.push(next.value);
+    bytes += next.value.length;
+  }
+  const rest = async function* () {
+    yield* chunks;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  };
+  return { head: Buffer.concat(chunks).subarray(0, size), stream: Readable.from(rest(), { objectMode: false }) };
+}
+
+async function readArchive(source: Readable, name: string, visitor: BundleVisitor): Promise<ReadSummary> {
+  let bytesRead = 0;
+  source.on('data', (chunk: Buffer) => {
+    bytesRead += chunk.length;
+  });
+  let peeked: { head: Buffer; stream: Readable };
+  try {
+    peeked = await peek(source, 512);
+  } catch (error) {
+    throw new InputUnreadableError(`${name}: cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`);
+  }
+  const format = sniff(peeked.head);
   if (format === 'unknown') {
     visitor.error({
       code: 'ENDIAG_NOT_AN_ARCHIVE',
-      message: `${baseName(file)} is neither gzip nor tar (no gzip magic bytes, no tar header); nothing could be read from it`,
+      message: `${name} is neither gzip nor tar (no gzip magic bytes, no tar header); nothing could be read from it`,
     });
     return { kind: 'archive', bytesRead: 0, bytesUnpacked: 0 };
   }
@@ -114,13 +142,7 @@ async function readArchive(file: string, visitor: BundleVisitor): Promise<ReadSu
     }
   });
 
-  // Small input reads: when the gzip stream breaks, zlib drops what it inflated from the failing read, so the read
-  // size bounds what damage can cost.
-  const fileStream = createReadStream(file, { highWaterMark: 64 * 1024 });
-  let bytesRead = 0;
-  fileStream.on('data', (chunk) => {
-    bytesRead += chunk.length;
-  });
+  const fileStream = peeked.stream;
   const stream = format === 'gzip' ? fileStream.pipe(createGunzip({ chunkSize: 256 * 1024 })) : fileStream;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -147,6 +169,7 @@ async function readArchive(file: string, visitor: BundleVisitor): Promise<ReadSu
     tarComplaint = undefined;
   } finally {
     fileStream.destroy();
+    source.destroy();
   }
   tar.end();
   if (pending.length > 0) await Promise.all(pending.splice(0));
@@ -159,7 +182,7 @@ async function readArchive(file: string, visitor: BundleVisitor): Promise<ReadSu
   } else if (tarComplaint === 'unrecognized') {
     visitor.error({
       code: 'ENDIAG_NOT_AN_ARCHIVE',
-      message: `${baseName(file)} does not hold a tar archive${format === 'gzip' ? ' inside its gzip stream' : ''}`,
+      message: `${name} does not hold a tar archive${format === 'gzip' ? ' inside its gzip stream' : ''}`,
     });
   }
   return { kind: 'archive', bytesRead, bytesUnpacked };

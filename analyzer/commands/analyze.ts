@@ -39,7 +39,10 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeOutcome> 
   const unreadable: AnalyzeOutcome['unreadable'] = [];
   for (const input of options.inputs) {
     try {
-      const report = await analyzeBundle(input, { rules: options.rules ?? catalog, sourceName: basename(input) });
+      const report = await analyzeBundle(input, {
+        rules: options.rules ?? catalog,
+        sourceName: input === '-' ? 'stdin' : basename(input),
+      });
       const fatal = report.bundle.errors.find((error) => error.code === 'ENDIAG_NOT_AN_ARCHIVE');
       if (fatal && report.bundle.inventory.length === 0) unreadable.push({ input, reason: fatal.message });
       else analyzed.push({ input, report });
@@ -93,7 +96,13 @@ async function htmlTargets(
   html: string | undefined,
   count: number,
 ): Promise<(input: string, report: Report) => string> {
-  if (!html) return (input) => `${resolve(input).replace(/[\\/]+$/, '')}.report.html`;
+  // Beside the input; a report of standard input goes to the current folder.
+  if (!html) {
+    return (input) =>
+      input === '-'
+        ? resolve('eks-node-diag-stdin.report.html')
+        : `${resolve(input).replace(/[\\/]+$/, '')}.report.html`;
+  }
   const isFolder =
     count > 1 ||
     (await stat(html).then(

@@ -11,7 +11,7 @@ import {
   type ManifestItem,
 } from '../../contract/bundle.ts';
 import { canonicalMemberPath, decideLayout, itemForPath } from '../bundle/layouts.ts';
-import { type AnchorCache, LineSplitter, looksBinary } from '../bundle/lines.ts';
+import { type AnchorCache, LineSplitter, leadingNulEnd, looksBinary } from '../bundle/lines.ts';
 import { type BundleVisitor, formatBytes, type MemberSink, readBundle } from '../bundle/source.ts';
 import { parserFor } from '../inputs.ts';
 import type { Emit, LineParser } from '../parsers/types.ts';
@@ -303,14 +303,20 @@ export async function analyzeBundle(input: string, options: AnalyzeOptions): Pro
       let binary = false;
       const feedText = (chunk: Buffer) => {
         if (binary) return;
+        let text = chunk;
         if (!checkedBinary) {
+          // A log truncated in place while its writer held it open (logrotate copytruncate) starts with a hole of NUL
+          // bytes before the text goes on: skip the hole, then judge what follows.
+          const firstData = leadingNulEnd(chunk);
+          if (firstData === chunk.length) return;
+          text = chunk.subarray(firstData);
           checkedBinary = true;
-          if (looksBinary(chunk)) {
+          if (looksBinary(text)) {
             binary = true;
             return;
           }
         }
-        splitter.write(chunk);
+        splitter.write(text);
       };
       const binaryFailure = () => {
         entry.state = 'skipped';
