@@ -3,11 +3,14 @@
  * start fast), and holds the one place where outcomes and errors become exit codes:
  *   0 analyzed (no finding at or above --fail-on), 1 an input could not be read, 2 usage error,
  *   3 a finding at or above --fail-on, 4 collection refused (not enough disk), 5 the upload of a collected bundle
- *   failed, 70 internal error.
+ *   failed, 6 a dispatch reached nodes that failed, 70 internal error.
  */
 import { isSea } from 'node:sea';
 import { Command, CommanderError, Option } from 'commander';
 import { TOOL_VERSION } from '../analyzer/engine/version.ts';
+
+/** `dispatch`: it ran, and one or more nodes did not yield a bundle. */
+export const DISPATCH_NODES_FAILED = 6;
 
 export const EXIT = { ok: 0, unreadable: 1, usage: 2, findings: 3, refused: 4, uploadFailed: 5, internal: 70 } as const;
 
@@ -41,7 +44,7 @@ export function buildProgram(io: { out: (text: string) => void; err: (text: stri
   program
     .command('analyze')
     .description('Analyze node bundles (ours, eks-log-collector.sh / aws-cni-support.sh, legacy) and write reports')
-    .argument('<bundle...>', '.tar.gz, .tgz or .tar bundles, or extracted folders')
+    .argument('<bundle...>', ".tar.gz, .tgz or .tar bundles, extracted folders, or '-' for standard input")
     .option('--html <file>', 'write the self-contained HTML report (a folder when several bundles are given)')
     .option('--json <file>', "write the JSON report (schema eks-node-diag/report@1); '-' for stdout")
     .option('--md <file>', 'write the findings as Markdown for a ticket comment')
@@ -170,6 +173,88 @@ Exit codes: 0 collected, 1 the bundle could not be written (output failed), 2 us
     );
 
   program
+    .command('dispatch')
+    .description(
+      'Collect bundles from one node or a whole cluster through AWS Systems Manager, download them, optionally analyze',
+    )
+    .option('--instance-ids <ids>', 'comma-separated EC2 instance ids (at most 50; use --cluster or --tag beyond)')
+    .option(
+      '--cluster <name>',
+      'every node of this EKS cluster (tag eks:cluster-name, else kubernetes.io/cluster/NAME)',
+    )
+    .option('--tag <key=value>', 'every managed node carrying this EC2 tag')
+    .option('--bucket <bucket>', 'S3 bucket for the agent binaries and the bundles (required)')
+    .option('--prefix <prefix>', 'key prefix in the bucket', 'eks-node-diag')
+    .option('--region <region>', 'AWS region (default: AWS_REGION or the profile)')
+    .option('--profile <profile>', 'shared config/credentials profile (default: AWS_PROFILE or default)')
+    .option('--max-concurrency <n|n%>', 'nodes collecting at once (SSM MaxConcurrency)', '50')
+    .option('--max-errors <n|n%>', 'failed nodes after which SSM stops sending (SSM MaxErrors)', '100%')
+    .option('--timeout <duration>', 'how long each node may run before SSM stops it', '15m')
+    .option('--since <duration>', 'journal window collected on each node', '24h')
+    .option('--out <dir>', 'where bundles, reports and dispatch.json go (default ./eks-node-diag-dispatch-<time>)')
+    .option('--analyze', 'analyze each bundle and write its report plus a fleet index.html')
+    .option('--keep-on-node', 'leave the agent and the bundle on each node (/var/log/eks-node-diag)')
+    .option('--install-document', 'create or update the SSM document EKSNodeDiag-Collect (or --document) and use it')
+    .option('--document <name>', 'run through this installed SSM document instead of AWS-RunShellScript inline')
+    .option('--agent-dir <dir>', 'folder holding eks-node-diag-agent-linux-{x64,arm64} (default: beside this program)')
+    .addOption(new Option('--poll-interval <duration>', 'first pause between status polls (tests)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  # Three nodes by instance id; bundles land in ./eks-node-diag-dispatch-<time>/
+  $ eks-node-diag dispatch --instance-ids i-0abc123def4567890,i-0def456abc7890123 --bucket my-diag-bucket
+
+  # A whole cluster, at most 20% of the nodes at once, reports and a fleet index at the end
+  $ eks-node-diag dispatch --cluster prod --bucket my-diag-bucket --max-concurrency 20% --analyze --out ./prod-diag
+
+  # One node group by tag, in another account and region, with a key prefix of your own
+  $ eks-node-diag dispatch --tag eks:nodegroup-name=workers --bucket diag-eu --prefix tickets/12345 \\
+      --profile support --region eu-west-1
+
+  # Stop sending after 5 failed nodes; 10 minutes per node; 6 hours of journal
+  $ eks-node-diag dispatch --cluster prod --bucket my-diag-bucket --max-errors 5 --timeout 10m --since 6h
+
+  # Install (or update) the SSM document once, then run through it with only ssm:SendCommand on that document
+  $ eks-node-diag dispatch --cluster prod --bucket my-diag-bucket --install-document
+  $ eks-node-diag dispatch --cluster prod --bucket my-diag-bucket --document EKSNodeDiag-Collect
+
+  # Keep the agent and the bundle on each node; agents from a folder of your own
+  $ eks-node-diag dispatch --instance-ids i-0abc123def4567890 --bucket my-diag-bucket --keep-on-node --agent-dir ./dist
+
+Endpoints, credentials and retries come from the AWS SDK's standard configuration: AWS_PROFILE, AWS_REGION,
+AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_S3 (VPC or FIPS endpoints), AWS_RETRY_MODE and
+AWS_MAX_ATTEMPTS (default here: standard, 10 attempts). Nodes need only AmazonSSMManagedInstanceCore: they fetch the
+agent and upload through presigned URLs. Ctrl-C cancels the command and waits for the nodes to stop.
+
+Exit codes: 0 every node's bundle collected, 1 the dispatch could not run (AWS or S3 error), 2 usage error,
+6 one or more nodes failed (see the table).
+`,
+    )
+    .action(async (options: Record<string, string | boolean | undefined>) => {
+      const { dispatch } = await import('../agent/dispatch/dispatch.ts');
+      const cancel = new AbortController();
+      const stopWaiting = () => process.exit(130);
+      const firstInterrupt = () => {
+        cancel.abort();
+        process.once('SIGINT', stopWaiting);
+      };
+      process.once('SIGINT', firstInterrupt);
+      try {
+        const result = await dispatch(options, {
+          out: io.out,
+          err: io.err,
+          errIsTTY: process.stderr.isTTY === true,
+          cancel: cancel.signal,
+        });
+        if (result.failed > 0) process.exitCode = DISPATCH_NODES_FAILED;
+      } finally {
+        process.off('SIGINT', firstInterrupt);
+        process.off('SIGINT', stopWaiting);
+      }
+    });
+
+  program
     .command('rules')
     .description('List the rule catalog')
     .option('--json', 'print the catalog as JSON')
@@ -206,6 +291,10 @@ export async function main(argv: string[]): Promise<number> {
     if (code === 'ENDIAG_USAGE') {
       io.err(`eks-node-diag: ${(error as Error).message}\n`);
       return EXIT.usage;
+    }
+    if (code === 'ENDIAG_DISPATCH') {
+      io.err(`eks-node-diag: ${(error as Error).message}\n`);
+      return EXIT.unreadable;
     }
     if (code === 'ENDIAG_UPLOAD') {
       io.err(`eks-node-diag: upload failed: ${(error as Error).message}\n`);

@@ -260,7 +260,9 @@ describe('streams and holes', () => {
     const file = join(dir, 'piped.tar.gz');
     await writeFile(file, tarGzOf(stockMembers()));
     const cli = join(import.meta.dirname, '..', 'dist', 'eks-node-diag.cjs');
-    const result = spawnSync('sh', ['-c', `cat "${file}" | "${process.execPath}" "${cli}" analyze - --json -`], { encoding: 'utf8' });
+    const result = spawnSync('sh', ['-c', `cat "${file}" | "${process.execPath}" "${cli}" analyze - --json -`], {
+      encoding: 'utf8',
+    });
     expect(result.status, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as Report;
     expect(report.bundle.source).toBe('stdin');

@@ -82,7 +82,14 @@ async function defaultBundlePath(root: string): Promise<string> {
 }
 
 async function checkFreeSpace(directory: string, maxBytes: number): Promise<void> {
-  const fs = await statfs(directory);
+  let fs: Awaited<ReturnType<typeof statfs>>;
+  try {
+    fs = await statfs(directory);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such directory' : (error as Error).message;
+    throw new OutputError(`cannot write the bundle in ${directory}: ${why}; nothing was written.`);
+  }
   const free = fs.bavail * fs.bsize;
   const needed = DISK_RESERVE_BYTES + Math.ceil(maxBytes / COMPRESSION_ESTIMATE);
   if (free < needed) {

@@ -252,7 +252,7 @@ export function chooseAnchors(filters: readonly Buffer[], sample?: Buffer): Buff
     sample && sample.length > 0 ? (counts[byte ?? 0] ?? 0) / sample.length : 0;
   const candidates = new Map<string, Buffer>();
   for (const filter of filters) {
-    if (filter.length < ANCHOR_LENGTHS[0]!) candidates.set(filter.toString('latin1'), filter);
+    if (filter.length < (ANCHOR_LENGTHS[0] as number)) candidates.set(filter.toString('latin1'), filter);
     for (const length of ANCHOR_LENGTHS) {
       for (let start = 0; start + length <= filter.length; start++) {
         const candidate = filter.subarray(start, start + length);

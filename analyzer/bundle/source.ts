@@ -7,7 +7,7 @@
  * header junk, after) the damage is still handed over.
  */
 import { createReadStream } from 'node:fs';
-import { lstat, open, opendir, stat } from 'node:fs/promises';
+import { lstat, opendir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
