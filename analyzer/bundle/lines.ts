@@ -228,7 +228,7 @@ export interface AnchorCache {
   anchors?: readonly Buffer[];
 }
 
-const ANCHOR_SAMPLE_BYTES = 256 * 1024;
+const ANCHOR_SAMPLE_BYTES = 64 * 1024;
 /**
  * Node's Buffer#indexOf finds needles of up to 6 bytes with memchr on their first byte (about 25 GB/s when that byte
  * is rare); longer needles go through Boyer-Moore-Horspool at about 2 GB/s (measured on these machines). So anchors
@@ -261,13 +261,15 @@ export function chooseAnchors(filters: readonly Buffer[], sample?: Buffer): Buff
     }
   }
   // Cost of one anchor per megabyte, in rough microseconds: a pass, candidate positions, and line checks per hit.
-  const cost = (anchor: Buffer): number => {
+  const scanCost = (anchor: Buffer): number => {
     if (!sample || sample.length === 0) return 1 + 1 / anchor.length;
+    return anchor.length > FAST_NEEDLE_BYTES ? 560 : 40 + 36_000 * frequency(anchor[0]);
+  };
+  const hitCost = (anchor: Buffer): number => {
+    if (!sample || sample.length === 0) return 0;
     let hits = 0;
     for (let at = sample.indexOf(anchor); at !== -1 && hits < 10_000; at = sample.indexOf(anchor, at + 1)) hits++;
-    const perMegabyte = (1024 * 1024) / sample.length;
-    const scan = anchor.length > FAST_NEEDLE_BYTES ? 560 : 40 + 36_000 * frequency(anchor[0]);
-    return scan + hits * perMegabyte;
+    return (hits * 1024 * 1024) / sample.length;
   };
   const costs = new Map<string, number>();
   let remaining = [...filters];
@@ -278,9 +280,11 @@ export function chooseAnchors(filters: readonly Buffer[], sample?: Buffer): Buff
     for (const [key, candidate] of candidates) {
       const covered = remaining.filter((filter) => filter.indexOf(candidate) !== -1).length;
       if (covered === 0) continue;
+      // Counting a candidate's hits in the sample is the expensive part: skip it when the scan alone loses.
+      if (scanCost(candidate) / covered > bestScore) continue;
       let price = costs.get(key);
       if (price === undefined) {
-        price = cost(candidate);
+        price = scanCost(candidate) + hitCost(candidate);
         costs.set(key, price);
       }
       const score = price / covered;
