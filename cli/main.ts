@@ -9,10 +9,17 @@ import { isSea } from 'node:sea';
 import { Command, CommanderError, Option } from 'commander';
 import { TOOL_VERSION } from '../analyzer/engine/version.ts';
 
-/** `dispatch`: it ran, and one or more nodes did not yield a bundle. */
-export const DISPATCH_NODES_FAILED = 6;
-
-export const EXIT = { ok: 0, unreadable: 1, usage: 2, findings: 3, refused: 4, uploadFailed: 5, internal: 70 } as const;
+/** Exit codes, in one place (`nodesFailed`: a dispatch ran and one or more nodes did not yield a bundle). */
+export const EXIT = {
+  ok: 0,
+  unreadable: 1,
+  usage: 2,
+  findings: 3,
+  refused: 4,
+  uploadFailed: 5,
+  nodesFailed: 6,
+  internal: 70,
+} as const;
 
 const ANALYZE_EXAMPLES = `
 Examples:
@@ -247,7 +254,7 @@ Exit codes: 0 every node's bundle collected, 1 the dispatch could not run (AWS o
           errIsTTY: process.stderr.isTTY === true,
           cancel: cancel.signal,
         });
-        if (result.failed > 0) process.exitCode = DISPATCH_NODES_FAILED;
+        if (result.failed > 0) process.exitCode = EXIT.nodesFailed;
       } finally {
         process.off('SIGINT', firstInterrupt);
         process.off('SIGINT', stopWaiting);
