@@ -88,7 +88,7 @@ ruleTester(rule, {
       ],
       check: (result) => {
         expect(result.summary).toContain('load average 7.9 on 2 CPUs');
-        expect(result.summary).toContain('aws-k8s-agent in 44% of periods');
+        expect(result.summary).toContain('aws-node in 44% of periods');
         expect(result.summary).toContain("1 of them aws-node's");
       },
     },

@@ -156,7 +156,8 @@ export default defineRule({
           event.processes.find((process) => SYSTEM_COMPONENT.test(process.command));
         if (!system) return;
         const component = SYSTEM_COMPONENT.exec(system.command)?.[1] ?? system.command;
-        const name = component === 'aws-vpc-cni' ? 'aws-k8s-agent' : component;
+        // Named by pod, so the throttling file and aws-node's own cgroup stats count the same container once.
+        const name = component === 'aws-vpc-cni' || component === 'aws-k8s-agent' ? 'aws-node' : component;
         noteThrottle(
           name,
           event,
