@@ -5,6 +5,7 @@
  * number of replacements expected. Secret values are random per run so nothing can pass by matching a constant.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { kubeconfigYaml } from '../../samples/lib/kubelet-files.ts';
 
 export interface Planted {
   label: string;
@@ -265,7 +266,7 @@ root        6002  0.0  0.0   3000  1000 ?        S    10:04   0:00 ssh -p 2222 e
   };
 }
 
-function kubeconfigYaml(): SourceSample {
+function kubeconfigYamlSample(): SourceSample {
   const ca = certificatePem();
   const clientKey = privateKeyPem('ec');
   const clientCert = b64(certificatePem());
@@ -275,32 +276,16 @@ function kubeconfigYaml(): SourceSample {
   const idToken = jwt();
   const refreshToken = secret(36);
   const clientSecret = secret(24);
-  const text = `apiVersion: v1
-kind: Config
-clusters:
-- cluster:
-    certificate-authority-data: ${b64(ca)}
-    server: https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com
-  name: kubernetes
-contexts:
-- context:
-    cluster: kubernetes
-    user: kubelet
-  name: kubelet
-current-context: kubelet
-users:
-- name: kubelet
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: /usr/bin/aws-iam-authenticator
-      args:
-        - "token"
-        - "-i"
-        - "my-cluster"
-        - --region
-        - "us-west-2"
-- name: node-cert
+  // The AL2 AMI's kubeconfig with its CA inlined, followed by users of every credential kind a kubeconfig can carry.
+  const text = `${kubeconfigYaml(
+    {
+      os: 'al2',
+      apiServerEndpoint: 'https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com',
+      clusterName: 'my-cluster',
+      region: 'us-west-2',
+    },
+    { certificateAuthorityData: b64(ca) },
+  )}- name: node-cert
   user:
     client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem
     client-key: /var/lib/kubelet/pki/kubelet-client-current.pem
@@ -763,7 +748,7 @@ export function sourceSamples(): SourceSample[] {
     ctrContainerInfo(),
     dockerInspect(),
     psFauxwww(),
-    kubeconfigYaml(),
+    kubeconfigYamlSample(),
     kubeconfigJson(),
     cloudInitOutput(),
     userData(),

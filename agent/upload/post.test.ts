@@ -2,12 +2,11 @@
  * Presigned POST form uploads, the form made by the real `@aws-sdk/s3-presigned-post` with a key-prefix policy as
  * fleet dispatch hands it out, against the local S3 protocol server. Nothing leaves 127.0.0.1.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_CREDENTIALS,
   DROP_MID_BODY,
@@ -16,12 +15,12 @@ import {
   SLOW_DOWN,
 } from '../../test/support/s3-server.ts';
 import { FILENAME_PLACEHOLDER, formEnvelope, postBundle, readUploadForm } from './post.ts';
+import { fast, useUploadTestBed } from './test-bed.ts';
 
 let server: S3Server;
 let dir: string;
 let bundle: string;
 let bundleBytes: Buffer;
-const fast = { retry: { baseDelayMs: 5, maxDelayMs: 20 }, allowHttpLoopback: true };
 const NAME = 'eks_i-0abc123_2026-11-20_0912-UTC_eks-node-diag-0.1.0.tar.gz';
 
 async function presignedPost(
@@ -46,26 +45,21 @@ async function presignedPost(
   });
 }
 
-beforeAll(async () => {
-  server = await S3Server.start({
-    buckets: ['fleet'],
-    credentials: [
-      DEFAULT_CREDENTIALS,
-      { accessKeyId: 'ASIATEMP', secretAccessKey: 'temp-secret', sessionToken: 'tok' },
-    ],
-  });
-  dir = await mkdtemp(join(tmpdir(), 'upload-post-'));
-  bundle = join(dir, 'spooled.tar.gz');
-  bundleBytes = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) % 256));
-  await writeFile(bundle, bundleBytes);
-});
-afterAll(async () => {
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
-});
-afterEach(() => {
-  expect(server.pendingFaults).toBe(0);
-});
+useUploadTestBed(
+  {
+    server: {
+      buckets: ['fleet'],
+      credentials: [
+        DEFAULT_CREDENTIALS,
+        { accessKeyId: 'ASIATEMP', secretAccessKey: 'temp-secret', sessionToken: 'tok' },
+      ],
+    },
+    dirPrefix: 'upload-post-',
+    bundleName: 'spooled.tar.gz',
+    bundleBytes: Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) % 256)),
+  },
+  (bed) => ({ server, dir, bundle, bundleBytes } = bed),
+);
 
 describe('postBundle', () => {
   it('uploads under the policy prefix with the bundle name as the file name', async () => {

@@ -3,30 +3,26 @@
  * injected faults). Nothing leaves 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_CREDENTIALS,
   DROP_MID_BODY,
   INTERNAL_ERROR,
-  S3Server,
+  type S3Server,
   SLOW_DOWN,
 } from '../../test/support/s3-server.ts';
 import { putBundle } from './put.ts';
 import { backoffDelay, parseS3Error, UploadError } from './retry.ts';
 import { inspectPresignedPut, s3Location, uploadUrlProblem } from './target.ts';
+import { fast, useUploadTestBed } from './test-bed.ts';
 
 let server: S3Server;
-let dir: string;
 let bundle: string;
 let bundleBytes: Buffer;
-const fast = { retry: { baseDelayMs: 5, maxDelayMs: 20 }, allowHttpLoopback: true };
 
 function presigner(checksums: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED' = 'WHEN_REQUIRED') {
   return new S3Client({
@@ -47,21 +43,16 @@ async function presignPut(key: string, options: { expiresIn?: number; signingDat
   );
 }
 
-beforeAll(async () => {
-  server = await S3Server.start({ buckets: ['bundles'] });
-  dir = await mkdtemp(join(tmpdir(), 'upload-put-'));
-  bundle = join(dir, 'bundle.tar.gz');
-  // Larger than one read chunk and than socket buffers, so a drop mid-body really is mid-body.
-  bundleBytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
-  await writeFile(bundle, bundleBytes);
-});
-afterAll(async () => {
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
-});
-afterEach(() => {
-  expect(server.pendingFaults).toBe(0);
-});
+useUploadTestBed(
+  {
+    server: { buckets: ['bundles'] },
+    dirPrefix: 'upload-put-',
+    bundleName: 'bundle.tar.gz',
+    // Larger than one read chunk and than socket buffers, so a drop mid-body really is mid-body.
+    bundleBytes: Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)),
+  },
+  (bed) => ({ server, bundle, bundleBytes } = bed),
+);
 
 describe('putBundle', () => {
   it('uploads the file to a URL presigned by the SDK and reports key, ETag and attempts', async () => {

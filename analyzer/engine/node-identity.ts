@@ -117,20 +117,7 @@ export function containersFromContainerInfo(value: unknown): ContainerRecord[] {
     if (labels['io.cri-containerd.kind'] === 'sandbox') continue;
     const spec = isObject(info.Spec) ? info.Spec : {};
     const process = isObject(spec.process) ? spec.process : {};
-    const record: ContainerRecord = {
-      source: 'ctr container info',
-      name: stringOf(labels['io.kubernetes.container.name']) ?? parseImage(image).name,
-      image,
-      env: envFromList(process.env),
-      args: stringsOf(process.args),
-    };
-    const createdAt = stringOf(info.CreatedAt);
-    if (createdAt) record.createdAt = createdAt;
-    const pod = stringOf(labels['io.kubernetes.pod.name']);
-    if (pod) record.pod = pod;
-    const namespace = stringOf(labels['io.kubernetes.pod.namespace']);
-    if (namespace) record.namespace = namespace;
-    records.push(record);
+    records.push(runtimeContainer('ctr container info', image, labels, process.env, process.args, info.CreatedAt));
   }
   return records;
 }
@@ -145,22 +132,34 @@ export function containersFromDockerInspect(value: unknown): ContainerRecord[] {
     const image = stringOf(config.Image);
     if (!image) continue;
     const labels = isObject(config.Labels) ? config.Labels : {};
-    const record: ContainerRecord = {
-      source: 'docker inspect',
-      name: stringOf(labels['io.kubernetes.container.name']) ?? parseImage(image).name,
-      image,
-      env: envFromList(config.Env),
-      args: stringsOf(container.Args),
-    };
-    const createdAt = stringOf(container.Created);
-    if (createdAt) record.createdAt = createdAt;
-    const pod = stringOf(labels['io.kubernetes.pod.name']);
-    if (pod) record.pod = pod;
-    const namespace = stringOf(labels['io.kubernetes.pod.namespace']);
-    if (namespace) record.namespace = namespace;
-    records.push(record);
+    records.push(runtimeContainer('docker inspect', image, labels, config.Env, container.Args, container.Created));
   }
   return records;
+}
+
+/** A container as a runtime reports it: the CRI labels name it and its pod, `KEY=value` lines give its env. */
+function runtimeContainer(
+  source: ContainerRecord['source'],
+  image: string,
+  labels: Json,
+  env: unknown,
+  args: unknown,
+  created: unknown,
+): ContainerRecord {
+  const record: ContainerRecord = {
+    source,
+    name: stringOf(labels['io.kubernetes.container.name']) ?? parseImage(image).name,
+    image,
+    env: envFromList(env),
+    args: stringsOf(args),
+  };
+  const createdAt = stringOf(created);
+  if (createdAt) record.createdAt = createdAt;
+  const pod = stringOf(labels['io.kubernetes.pod.name']);
+  if (pod) record.pod = pod;
+  const namespace = stringOf(labels['io.kubernetes.pod.namespace']);
+  if (namespace) record.namespace = namespace;
+  return record;
 }
 
 const SYSTEM_POD = /^(?:aws-node|kube-proxy)-/;
@@ -315,7 +314,23 @@ export function createVersionWitness(
   const containers = new Map<string, VersionSighting>();
   const pods = new Map<VersionedComponent, VersionSighting[]>();
 
-  const sawLog = (sighting: VersionSighting) => {
+  /** A log line that states a version: the newest such line of each component and source wins. */
+  const sawLog = (
+    component: VersionedComponent,
+    version: string,
+    source: string,
+    at: { path: string; line: number; text: string; time: number | undefined },
+  ) => {
+    const sighting: VersionSighting = {
+      component,
+      version,
+      source,
+      kind: 'log',
+      path: at.path,
+      line: at.line,
+      text: at.text,
+    };
+    if (at.time !== undefined) sighting.time = at.time;
     const key = `${sighting.component}\0${sighting.source}`;
     const previous = logs.get(key);
     // Without timestamps the file order stands; with them, an older line (a rotated file read later) does not win.
@@ -357,69 +372,46 @@ export function createVersionWitness(
       if (event.kind !== 'entry') return;
       const match = /Starting L-IPAMD\s+(v?\d[\w.+-]*)/.exec(event.msg);
       if (!match?.[1]) return;
-      const sighting: VersionSighting = {
-        component: 'vpc-cni',
-        version: match[1],
-        source: 'ipamd startup line',
-        kind: 'log',
+      sawLog('vpc-cni', match[1], 'ipamd startup line', {
         path: file.path,
         line: event.line,
         text: event.raw,
-      };
-      const time = epochOf(event.ts);
-      if (time !== undefined) sighting.time = time;
-      sawLog(sighting);
+        time: epochOf(event.ts),
+      });
     },
     'kubelet-log': (event, file) => {
       if (event.kind !== 'entry') return;
       const match = /kubeletVersion="?(v[\w.+-]+)/.exec(event.text);
       if (!match?.[1]) return;
-      const sighting: VersionSighting = {
-        component: 'kubelet',
-        version: match[1],
-        source: 'kubelet startup line',
-        kind: 'log',
+      sawLog('kubelet', match[1], 'kubelet startup line', {
         path: file.path,
         line: event.line,
         text: event.raw,
-      };
-      if (event.epochMs !== undefined) sighting.time = event.epochMs;
-      sawLog(sighting);
+        time: event.epochMs,
+      });
     },
     'network-policy-agent-log': (event, file) => {
       if (event.kind !== 'entry') return;
       const version = networkPolicyAgentStartVersion(event.msg);
       if (!version) return;
-      const sighting: VersionSighting = {
-        component: 'network-policy-agent',
-        version,
-        source: 'network policy agent startup line',
-        kind: 'log',
+      sawLog('network-policy-agent', version, 'network policy agent startup line', {
         path: file.path,
         line: event.line,
         text: event.raw,
-      };
-      const time = epochOf(event.ts);
-      if (time !== undefined) sighting.time = time;
-      sawLog(sighting);
+        time: epochOf(event.ts),
+      });
     },
     'network-policy-agent-container-log': (event, file) => {
       if (event.kind !== 'entry') return;
       const msg = typeof event.json?.msg === 'string' ? event.json.msg : event.message;
       const version = networkPolicyAgentStartVersion(msg);
       if (!version) return;
-      const sighting: VersionSighting = {
-        component: 'network-policy-agent',
-        version,
-        source: 'network policy agent startup line',
-        kind: 'log',
+      sawLog('network-policy-agent', version, 'network policy agent startup line', {
         path: file.path,
         line: event.line,
         text: event.raw,
-      };
-      const time = epochOf(event.time);
-      if (time !== undefined) sighting.time = time;
-      sawLog(sighting);
+        time: epochOf(event.time),
+      });
     },
     'cni-env-containerd': (event, file) => {
       if (event.kind !== 'document') return;

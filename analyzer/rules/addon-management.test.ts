@@ -1,29 +1,14 @@
 import { expect } from 'vitest';
 import { ruleTester } from '../engine/rule-tester.ts';
 import rule from './addon-management.ts';
+import { awsNodeContainerInfo } from './data/fixtures.ts';
 
 const CTR = 'cni/cni-configuration-variables-containerd.json';
 const DOCKER = 'cni/cni-configuration-variables-dockerd.txt';
 const PODS = 'kubelet/pods.json';
 const ECR = '602401143452.dkr.ecr.us-west-2.amazonaws.com';
 
-const ctrInfo = (image: string, env: string[]) =>
-  `${JSON.stringify(
-    {
-      ID: '3f9c2b7e1a6d4c8b9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
-      Labels: {
-        'io.cri-containerd.kind': 'container',
-        'io.kubernetes.container.name': 'aws-node',
-        'io.kubernetes.pod.name': 'aws-node-n8v84',
-        'io.kubernetes.pod.namespace': 'kube-system',
-      },
-      Image: image,
-      CreatedAt: '2026-11-20T08:01:12.403535063Z',
-      Spec: { ociVersion: '1.1.0', process: { env: ['PATH=/usr/bin:/bin', ...env] } },
-    },
-    null,
-    4,
-  )}\n`;
+const ctrInfo = (image: string, env: string[]) => awsNodeContainerInfo(env, image);
 
 const probe = (timeoutSeconds: number, initialDelaySeconds: number) => ({
   exec: { command: ['/app/grpc-health-probe', '-addr=:50051', '-connect-timeout=5s', '-rpc-timeout=5s'] },

@@ -1,43 +1,15 @@
 import { expect } from 'vitest';
 import { ruleTester } from '../engine/rule-tester.ts';
 import rule from './annotate-pod-ip-permissions.ts';
+import { awsNodeContainerInfo, awsNodePod, podList as podListOf, REGISTRY } from './data/fixtures.ts';
 
 const CTR = 'cni/cni-configuration-variables-containerd.json';
 const PODS = 'kubelet/pods.json';
 const IPAMD = 'var_log/aws-routed-eni/ipamd.log';
 
-const ctrInfo = (env: string[]) =>
-  `${JSON.stringify(
-    {
-      ID: '3f9c2b7e1a6d4c8b9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
-      Labels: { 'io.kubernetes.container.name': 'aws-node', 'io.kubernetes.pod.name': 'aws-node-n8v84' },
-      Image: '602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.18.3',
-      CreatedAt: '2026-11-20T08:01:12.403535063Z',
-      Spec: { ociVersion: '1.1.0', process: { env: ['PATH=/usr/bin:/bin', 'WARM_ENI_TARGET=1', ...env] } },
-    },
-    null,
-    4,
-  )}\n`;
+const ctrInfo = (env: string[]) => awsNodeContainerInfo(env, `${REGISTRY}/amazon-k8s-cni:v1.18.3`);
 
-const podList = (env: Record<string, string>) =>
-  `${JSON.stringify({
-    kind: 'PodList',
-    items: [
-      {
-        metadata: { name: 'aws-node-7xk2p', namespace: 'kube-system', labels: { 'k8s-app': 'aws-node' } },
-        spec: {
-          hostNetwork: true,
-          containers: [
-            {
-              name: 'aws-node',
-              image: 'x/amazon-k8s-cni:v1.18.3',
-              env: Object.entries(env).map(([name, value]) => ({ name, value })),
-            },
-          ],
-        },
-      },
-    ],
-  })}\n`;
+const podList = (env: Record<string, string>) => podListOf(awsNodePod({ env }));
 
 const zap = (ts: string, caller: string, msg: string, level = 'error') => JSON.stringify({ level, ts, caller, msg });
 // The RBAC denial as client-go returns it, inside the two lines ipamd logs for one failed patch

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { ruleTester } from '../engine/rule-tester.ts';
 import rule from './cni-uses-node-iam-role.ts';
+import { awsNodeContainerInfo, awsNodePod, podList as podListOf, REGISTRY } from './data/fixtures.ts';
 
 const CTR = 'cni/cni-configuration-variables-containerd.json';
 const DOCKER = 'cni/cni-configuration-variables-dockerd.txt';
@@ -15,75 +16,10 @@ const BASE_ENV = [
   'WARM_PREFIX_TARGET=1',
 ];
 
-// `ctr -n k8s.io container info` as the stock collector writes it (4-space JSON; awslabs/amazon-eks-ami PR #1245).
-const ctrInfo = (env: string[]) =>
-  `${JSON.stringify(
-    {
-      ID: '3f9c2b7e1a6d4c8b9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
-      Labels: {
-        'io.cri-containerd.kind': 'container',
-        'io.kubernetes.container.name': 'aws-node',
-        'io.kubernetes.pod.name': 'aws-node-n8v84',
-        'io.kubernetes.pod.namespace': 'kube-system',
-        'io.kubernetes.pod.uid': 'b30ff7a3-710c-4bf2-b451-0259d5b234cf',
-      },
-      Image: '602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.18.3-eksbuild.2',
-      Runtime: { Name: 'io.containerd.runc.v2', Options: { type_url: 'containerd.runc.v1.Options', value: 'SAE=' } },
-      SnapshotKey: '3f9c2b7e1a6d4c8b9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
-      Snapshotter: 'overlayfs',
-      CreatedAt: '2026-11-20T08:01:12.403535063Z',
-      UpdatedAt: '2026-11-20T08:01:12.403535063Z',
-      Extensions: {},
-      Spec: {
-        ociVersion: '1.1.0',
-        process: {
-          user: { uid: 0, gid: 0 },
-          args: ['/app/aws-vpc-cni'],
-          env: [
-            'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-            ...env,
-            'MY_NODE_NAME=ip-10-0-1-23',
-          ],
-          cwd: '/app',
-        },
-        linux: { namespaces: [{ type: 'pid' }, { type: 'ipc', path: '/proc/4242/ns/ipc' }, { type: 'mount' }] },
-      },
-    },
-    null,
-    4,
-  )}\n`;
+const ctrInfo = (env: string[]) => awsNodeContainerInfo(env, `${REGISTRY}/amazon-k8s-cni:v1.18.3-eksbuild.2`);
 
-const podList = (env: object[], extra: Record<string, unknown> = {}) =>
-  `${JSON.stringify(
-    {
-      kind: 'PodList',
-      apiVersion: 'v1',
-      items: [
-        {
-          metadata: { name: 'aws-node-7xk2p', namespace: 'kube-system', labels: { 'k8s-app': 'aws-node' } },
-          spec: {
-            nodeName: 'ip-10-0-1-23.us-west-2.compute.internal',
-            hostNetwork: true,
-            serviceAccountName: 'aws-node',
-            containers: [
-              {
-                name: 'aws-node',
-                image: '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1',
-                env: [
-                  { name: 'WARM_ENI_TARGET', value: '1' },
-                  { name: 'MY_NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
-                  ...env,
-                ],
-                ...extra,
-              },
-            ],
-          },
-        },
-      ],
-    },
-    null,
-    4,
-  )}\n`;
+const podList = (envVars: object[], containerFields: Record<string, unknown> = {}) =>
+  podListOf(awsNodePod({ env: { WARM_ENI_TARGET: '1' }, envVars, containerFields }));
 
 // What the IRSA webhook (amazon-eks-pod-identity-webhook) injects into an annotated service account's pods.
 const IRSA = [

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { ruleTester } from '../engine/rule-tester.ts';
+import { awsNodeContainerInfo, awsNodePod, podList as podListOf } from './data/fixtures.ts';
 import rule from './invalid-veth-prefix.ts';
 
 const CTR = 'cni/cni-configuration-variables-containerd.json';
@@ -8,46 +9,10 @@ const CONFLIST = 'cni/10-aws.conflist';
 const NETUTILS = 'ipamd/networkutils-env-settings.json';
 const KUBELET = 'kubelet/kubelet.log';
 
-// `ctr -n k8s.io container info` of aws-node as the stock collector writes it (awslabs/amazon-eks-ami PR #1245).
-const ctrInfo = (env: string[]) =>
-  `${JSON.stringify(
-    {
-      ID: '3f9c2b7e1a6d4c8b9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
-      Labels: { 'io.kubernetes.container.name': 'aws-node', 'io.kubernetes.pod.name': 'aws-node-n8v84' },
-      Image: '602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1',
-      CreatedAt: '2026-11-20T08:01:12.403535063Z',
-      Spec: { ociVersion: '1.1.0', process: { env: ['PATH=/usr/bin:/bin', 'AWS_VPC_ENI_MTU=9001', ...env] } },
-    },
-    null,
-    4,
-  )}\n`;
+const ctrInfo = (env: string[]) => awsNodeContainerInfo(env);
 
 const podList = (vethPrefix: string) =>
-  `${JSON.stringify(
-    {
-      kind: 'PodList',
-      items: [
-        {
-          metadata: { name: 'aws-node-7xk2p', namespace: 'kube-system', labels: { 'k8s-app': 'aws-node' } },
-          spec: {
-            hostNetwork: true,
-            containers: [
-              {
-                name: 'aws-node',
-                image: '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1',
-                env: [
-                  { name: 'AWS_VPC_ENI_MTU', value: '9001' },
-                  { name: 'AWS_VPC_K8S_CNI_VETHPREFIX', value: vethPrefix },
-                ],
-              },
-            ],
-          },
-        },
-      ],
-    },
-    null,
-    4,
-  )}\n`;
+  podListOf(awsNodePod({ env: { AWS_VPC_ENI_MTU: '9001', AWS_VPC_K8S_CNI_VETHPREFIX: vethPrefix } }));
 
 // /etc/cni/net.d/10-aws.conflist as aws-node v1.19 writes it (misc/10-aws.conflist with the values filled in).
 const conflist = (vethPrefix: string) => `{

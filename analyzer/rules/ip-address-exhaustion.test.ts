@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { ruleTester } from '../engine/rule-tester.ts';
+import { LEGACY_PRIMARY_ENI_POOL, networkCardEnis } from './data/fixtures.ts';
 import rule from './ip-address-exhaustion.ts';
 
 const IPAMD = 'var_log/aws-routed-eni/ipamd.log';
@@ -86,39 +87,26 @@ const assignedAddress = (ip: string, pod: string) => ({
 });
 /** v1.23+ `/v1/enis`: per network card, scrubbed IPAMKeys. */
 const scrubbedEnis = (ips: number, assigned: number) =>
-  JSON.stringify({
-    '0': {
-      TotalIPs: ips,
-      AssignedIPs: assigned,
-      ENIs: {
-        'eni-0abc': {
-          ID: 'eni-0abc',
-          IsPrimary: true,
-          IsTrunk: false,
-          IsEFA: false,
-          DeviceNumber: 0,
-          AvailableIPv4Cidrs: Object.fromEntries(
-            Array.from({ length: ips }, (_, i) => {
-              const ip = `10.0.1.${20 + i}`;
-              return [
-                `${ip}/32`,
-                {
-                  Cidr: { IP: ip, Mask: '/////w==' },
-                  IPAddresses: i < assigned ? { [ip]: assignedAddress(ip, `web-${i}`) } : {},
-                  IsPrefix: false,
-                  AddressFamily: '',
-                },
-              ];
-            }),
-          ),
-          IPv6Cidrs: {},
-          IsExcludedForPodIPs: false,
-          RouteTableID: 254,
-          SubnetID: 'subnet-0123',
-        },
-      },
-    },
-  });
+  JSON.stringify(
+    networkCardEnis({
+      totalIps: ips,
+      assignedIps: assigned,
+      cidrs: Object.fromEntries(
+        Array.from({ length: ips }, (_, i) => {
+          const ip = `10.0.1.${20 + i}`;
+          return [
+            `${ip}/32`,
+            {
+              Cidr: { IP: ip, Mask: '/////w==' },
+              IPAddresses: i < assigned ? { [ip]: assignedAddress(ip, `web-${i}`) } : {},
+              IsPrefix: false,
+              AddressFamily: '',
+            },
+          ];
+        }),
+      ),
+    }),
+  );
 /** v1.9–v1.19 `/v1/enis` under prefix delegation: one /28 with `assigned` pods on it. */
 const prefixEnis = (assigned: number) =>
   JSON.stringify({
@@ -149,21 +137,11 @@ const prefixEnis = (assigned: number) =>
       },
     },
   });
-/** Pre-1.7 `/v1/enis` (ENIIPPools), as amazon-vpc-cni-k8s docs/troubleshooting.md showed it. */
+/** Pre-1.7 `/v1/enis` (ENIIPPools). */
 const legacyEnis = JSON.stringify({
   AssignedIPs: 1,
   ENIIPPools: {
-    'eni-001197a0eeab79df8': {
-      AssignedIPv4Addresses: 1,
-      DeviceNumber: 0,
-      ID: 'eni-001197a0eeab79df8',
-      IPv4Addresses: {
-        '192.168.141.2': { Assigned: true },
-        '192.168.145.92': { Assigned: false },
-        '192.168.155.88': { Assigned: false },
-      },
-      IsPrimary: true,
-    },
+    'eni-001197a0eeab79df8': LEGACY_PRIMARY_ENI_POOL,
   },
   TotalIPs: 3,
 });

@@ -1,78 +1,22 @@
 import { expect } from 'vitest';
 import { ruleTester } from '../engine/rule-tester.ts';
+import { awsNodeContainerInfo, awsNodePod, podList as podListOf } from './data/fixtures.ts';
 import rule from './ipv6-without-prefix-delegation.ts';
 
 const CTR = 'cni/cni-configuration-variables-containerd.json';
 const PODS = 'kubelet/pods.json';
 const IPAMD = 'var_log/aws-routed-eni/ipamd.log';
 
-// `ctr -n k8s.io container info` of aws-node as the stock collector writes it (awslabs/amazon-eks-ami PR #1245).
-const ctrInfo = (env: string[]) =>
-  `${JSON.stringify(
-    {
-      ID: '3f9c2b7e1a6d4c8b9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
-      Labels: {
-        'io.cri-containerd.kind': 'container',
-        'io.kubernetes.container.name': 'aws-node',
-        'io.kubernetes.pod.name': 'aws-node-n8v84',
-        'io.kubernetes.pod.namespace': 'kube-system',
-      },
-      Image: '602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1',
-      Runtime: { Name: 'io.containerd.runc.v2', Options: { type_url: 'containerd.runc.v1.Options', value: 'SAE=' } },
-      Snapshotter: 'overlayfs',
-      CreatedAt: '2026-11-20T08:01:12.403535063Z',
-      Spec: {
-        ociVersion: '1.1.0',
-        process: {
-          env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'WARM_ENI_TARGET=1', ...env],
-          cwd: '/app',
-        },
-      },
-    },
-    null,
-    4,
-  )}\n`;
-
-const envList = (env: Record<string, string>) => Object.entries(env).map(([name, value]) => ({ name, value }));
+const ctrInfo = (env: string[]) => awsNodeContainerInfo(env);
 
 // An aws-node pod as `kubectl get pods -o json` lists it (config/master/aws-k8s-cni.yaml rendered).
 const podList = (main: Record<string, string>, init: Record<string, string>) =>
-  `${JSON.stringify(
-    {
-      kind: 'PodList',
-      apiVersion: 'v1',
-      items: [
-        {
-          metadata: { name: 'aws-node-7xk2p', namespace: 'kube-system', labels: { 'k8s-app': 'aws-node' } },
-          spec: {
-            nodeName: 'ip-10-0-1-23.us-west-2.compute.internal',
-            hostNetwork: true,
-            serviceAccountName: 'aws-node',
-            initContainers: [
-              {
-                name: 'aws-vpc-cni-init',
-                image: '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1',
-                env: envList({ DISABLE_TCP_EARLY_DEMUX: 'false', ...init }),
-                securityContext: { privileged: true },
-              },
-            ],
-            containers: [
-              {
-                name: 'aws-node',
-                image: '602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1',
-                env: [
-                  ...envList({ AWS_VPC_K8S_CNI_VETHPREFIX: 'eni', WARM_PREFIX_TARGET: '1', ...main }),
-                  { name: 'MY_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-                ],
-              },
-            ],
-          },
-        },
-      ],
-    },
-    null,
-    4,
-  )}\n`;
+  podListOf(
+    awsNodePod({
+      env: { AWS_VPC_K8S_CNI_VETHPREFIX: 'eni', WARM_PREFIX_TARGET: '1', ...main },
+      initEnv: { DISABLE_TCP_EARLY_DEMUX: 'false', ...init },
+    }),
+  );
 
 const ipamdLine = (ts: string, msg: string, level = 'error') =>
   JSON.stringify({ level, ts, caller: 'ipamd/ipamd.go:2316', msg });

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { ruleTester } from '../engine/rule-tester.ts';
+import { awsNodeContainerInfo, awsNodePod, networkCardEnis, podList as podListOf } from './data/fixtures.ts';
 import rule from './warm-pool-settings.ts';
 
 const CTR = 'cni/cni-configuration-variables-containerd.json';
@@ -8,38 +9,9 @@ const IPAMD_ENV = 'ipamd/ipamd-env-settings.json';
 const ENIS = 'ipamd/enis.json';
 const IPAMD = 'var_log/aws-routed-eni/ipamd.log';
 
-const ctrInfo = (env: string[]) =>
-  `${JSON.stringify(
-    {
-      ID: '3f9c2b7e1a6d4c8b9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d',
-      Labels: { 'io.kubernetes.container.name': 'aws-node', 'io.kubernetes.pod.name': 'aws-node-n8v84' },
-      Image: '602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1',
-      CreatedAt: '2026-11-20T08:01:12.403535063Z',
-      Spec: { ociVersion: '1.1.0', process: { env: ['PATH=/usr/bin:/bin', 'AWS_VPC_ENI_MTU=9001', ...env] } },
-    },
-    null,
-    4,
-  )}\n`;
+const ctrInfo = (env: string[]) => awsNodeContainerInfo(env);
 
-const podList = (env: Record<string, string>) =>
-  `${JSON.stringify({
-    kind: 'PodList',
-    items: [
-      {
-        metadata: { name: 'aws-node-7xk2p', namespace: 'kube-system', labels: { 'k8s-app': 'aws-node' } },
-        spec: {
-          hostNetwork: true,
-          containers: [
-            {
-              name: 'aws-node',
-              image: 'x/amazon-k8s-cni:v1.19.2',
-              env: Object.entries(env).map(([name, value]) => ({ name, value })),
-            },
-          ],
-        },
-      },
-    ],
-  })}\n`;
+const podList = (env: Record<string, string>) => podListOf(awsNodePod({ env }));
 
 // What config/master/aws-k8s-cni.yaml sets.
 const MANIFEST = ['ENABLE_PREFIX_DELEGATION=false', 'WARM_ENI_TARGET=1', 'WARM_PREFIX_TARGET=1'];
@@ -83,39 +55,27 @@ const enisV111 = () => {
 };
 
 // /v1/enis of v1.20+ (keyed by network card) with two /28 prefixes (prefix delegation).
-const enisWithPrefixes = `${JSON.stringify({
-  '0': {
-    TotalIPs: 32,
-    AssignedIPs: 2,
-    ENIs: {
-      'eni-09ab12cd34ef56789': {
-        ID: 'eni-09ab12cd34ef56789',
-        IsPrimary: true,
-        IsTrunk: false,
-        IsEFA: false,
-        DeviceNumber: 0,
-        AvailableIPv4Cidrs: {
-          '10.0.1.16/28': {
-            Cidr: { IP: '10.0.1.16', Mask: '////8A==' },
-            IPAddresses: { '10.0.1.17': address('10.0.1.17', 'web-0'), '10.0.1.18': address('10.0.1.18', 'web-1') },
-            IsPrefix: true,
-            AddressFamily: '',
-          },
-          '10.0.1.32/28': {
-            Cidr: { IP: '10.0.1.32', Mask: '////8A==' },
-            IPAddresses: {},
-            IsPrefix: true,
-            AddressFamily: '',
-          },
-        },
-        IPv6Cidrs: {},
-        IsExcludedForPodIPs: false,
-        RouteTableID: 254,
-        SubnetID: 'subnet-0123',
+const enisWithPrefixes = `${JSON.stringify(
+  networkCardEnis({
+    eni: 'eni-09ab12cd34ef56789',
+    totalIps: 32,
+    assignedIps: 2,
+    cidrs: {
+      '10.0.1.16/28': {
+        Cidr: { IP: '10.0.1.16', Mask: '////8A==' },
+        IPAddresses: { '10.0.1.17': address('10.0.1.17', 'web-0'), '10.0.1.18': address('10.0.1.18', 'web-1') },
+        IsPrefix: true,
+        AddressFamily: '',
+      },
+      '10.0.1.32/28': {
+        Cidr: { IP: '10.0.1.32', Mask: '////8A==' },
+        IPAddresses: {},
+        IsPrefix: true,
+        AddressFamily: '',
       },
     },
-  },
-})}\n`;
+  }),
+)}\n`;
 
 const zap = (ts: string, msg: string, level = 'debug', extra: Record<string, unknown> = {}) =>
   JSON.stringify({ level, ts, caller: 'ipamd/ipamd.go:1065', msg, ...extra });

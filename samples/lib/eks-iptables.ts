@@ -37,12 +37,23 @@ export interface ServicePort {
 }
 
 /** kube-proxy names service chains by hashing `ns/name:port` + protocol, so these four are the same in every cluster. */
-const WELL_KNOWN_SVC: Record<string, string> = {
+export const WELL_KNOWN_SVC = {
   'kube-system/kube-dns:dns/udp': 'TCOU7JCQXEZGVUNU',
   'kube-system/kube-dns:dns-tcp/tcp': 'ERIFXISQEP7F7OF4',
   'kube-system/kube-dns:metrics/tcp': 'JD5MR3NA4I4DYORP',
   'default/kubernetes:https/tcp': 'NPX46M4PTMTKRN6Y',
-};
+} as const;
+const wellKnownSvcByKey: Record<string, string> = WELL_KNOWN_SVC;
+
+/** The nat chains kube-proxy (iptables mode) creates on every node before any service has endpoints. */
+export const KUBE_PROXY_NAT_CHAINS = [
+  'KUBE-KUBELET-CANARY',
+  'KUBE-MARK-MASQ',
+  'KUBE-NODEPORTS',
+  'KUBE-POSTROUTING',
+  'KUBE-PROXY-CANARY',
+  'KUBE-SERVICES',
+];
 
 export interface EksRulesetOptions {
   random: Random;
@@ -486,7 +497,7 @@ export function eksRuleset(options: EksRulesetOptions): { filter: Table; nat: Ta
   for (const service of options.services) {
     if (service.endpoints.length === 0) continue;
     const key = `${service.namespace}/${service.name}:${service.portName}`;
-    const svcChain = `KUBE-SVC-${WELL_KNOWN_SVC[`${key}/${service.protocol}`] ?? kubeChainHash(random)}`;
+    const svcChain = `KUBE-SVC-${wellKnownSvcByKey[`${key}/${service.protocol}`] ?? kubeChainHash(random)}`;
     natChains.push(userChain(svcChain));
     add(
       natRules,
@@ -698,17 +709,7 @@ export function eksIpv6Ruleset(): { filter: Table; nat: Table; mangle: Table } {
     },
     nat: {
       name: 'nat',
-      chains: chains(
-        [
-          'KUBE-KUBELET-CANARY',
-          'KUBE-MARK-MASQ',
-          'KUBE-NODEPORTS',
-          'KUBE-POSTROUTING',
-          'KUBE-PROXY-CANARY',
-          'KUBE-SERVICES',
-        ],
-        ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-      ),
+      chains: chains(KUBE_PROXY_NAT_CHAINS, ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']),
       rules: [
         {
           chain: 'PREROUTING',

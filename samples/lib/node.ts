@@ -43,7 +43,7 @@ export interface NodeProfile {
   kubeletPid: number;
 }
 
-export function hostnameOf(node: NodeProfile): string {
+export function hostnameOf(node: Pick<NodeProfile, 'privateIp' | 'region'>): string {
   return `ip-${node.privateIp.replaceAll('.', '-')}.${node.region === 'us-east-1' ? 'ec2.internal' : `${node.region}.compute.internal`}`;
 }
 
@@ -64,7 +64,7 @@ export function architectureOf(node: NodeProfile): string {
   return node.instanceType.match(/^[a-z]+\d+g/) ? 'aarch64' : 'x86_64';
 }
 
-export function osPrettyName(node: NodeProfile): string {
+export function osPrettyName(node: Pick<NodeProfile, 'os'>): string {
   return node.os === 'al2023' ? 'Amazon Linux 2023.6.20250303' : 'Amazon Linux 2';
 }
 
@@ -79,7 +79,8 @@ export function unameLine(node: NodeProfile): string {
   return `Linux ${hostnameOf(node)} ${node.kernel} #1 ${built[node.os]} ${arch} ${arch} ${arch} GNU/Linux`;
 }
 
-export function osRelease(node: NodeProfile): string {
+/** `/etc/os-release`; `prettyName` names the AMI's release (`Amazon Linux 2023.9.20251110`) where it is not ours. */
+export function osRelease(node: Pick<NodeProfile, 'os'>, prettyName = osPrettyName(node)): string {
   if (node.os === 'al2023') {
     return [
       'NAME="Amazon Linux"',
@@ -88,7 +89,7 @@ export function osRelease(node: NodeProfile): string {
       'ID_LIKE="fedora"',
       'VERSION_ID="2023"',
       'PLATFORM_ID="platform:al2023"',
-      'PRETTY_NAME="Amazon Linux 2023.6.20250303"',
+      `PRETTY_NAME="${prettyName}"`,
       'ANSI_COLOR="0;33"',
       'CPE_NAME="cpe:2.3:o:amazon:amazon_linux:2023"',
       'HOME_URL="https://aws.amazon.com/linux/amazon-linux-2023/"',
@@ -107,7 +108,7 @@ export function osRelease(node: NodeProfile): string {
     'ID="amzn"',
     'ID_LIKE="centos rhel fedora"',
     'VERSION_ID="2"',
-    'PRETTY_NAME="Amazon Linux 2"',
+    `PRETTY_NAME="${prettyName}"`,
     'ANSI_COLOR="0;33"',
     'CPE_NAME="cpe:2.3:o:amazon:amazon_linux:2"',
     'HOME_URL="https://amazonlinux.com/"',

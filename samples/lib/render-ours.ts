@@ -3,6 +3,7 @@
  */
 import { bundlePaths, type ItemId } from '../../contract/bundle.ts';
 import type { ServicePort } from './eks-iptables.ts';
+import { type KubeletUnitKind, kubeconfigYaml, kubeletConfigJson, kubeletUnit } from './kubelet-files.ts';
 import { hostnameOf, osRelease, unameLine } from './node.ts';
 import {
   awsNodeContainerLog,
@@ -13,12 +14,11 @@ import {
   ipAddr,
   kubeletEnvironment,
   kubepodsMemoryEvents,
-  kubepodsMemoryStat,
   macOf,
   resolvConf,
 } from './node-extras.ts';
 import type { NodePicture } from './picture.ts';
-import { cgroupV2CpuStat } from './procfs.ts';
+import { cgroupV2CpuStat, cgroupV2MemoryStat } from './procfs.ts';
 import { createRandom } from './random.ts';
 import { iptablesFiles, procFiles, psText, throttlingText, topText } from './render-common.ts';
 import {
@@ -29,10 +29,6 @@ import {
   dmesg,
   ipRoute,
   ipRule,
-  type KubeletUnitKind,
-  kubeconfigYaml,
-  kubeletConfigJson,
-  kubeletUnit,
   renderJournalFile,
   sysctlAll,
 } from './system-files.ts';
@@ -230,7 +226,7 @@ export function renderOurLayout(picture: NodePicture, options: OurLayoutOptions)
     'resolv-conf': resolvConf(node),
     'kubelet-environment': kubeletEnvironment(node, options.maxPods),
     'containerd-version': ctrVersion(node),
-    'cgroup-kubepods-memory-stat': kubepodsMemoryStat(
+    'cgroup-kubepods-memory-stat': cgroupV2MemoryStat(
       picture.memory.anonKb - 600_000,
       Math.round(picture.memory.cachedKb * 0.4),
     ),

@@ -7,6 +7,13 @@
 import { BUNDLE_FOLDERS } from '../../contract/bundle.ts';
 import type { ServicePort } from './eks-iptables.ts';
 import { Journal, type JournalEntry, renderEntries, stampInOrder } from './journal.ts';
+import {
+  al2KubeletConfigJson,
+  type KubeletUnitKind,
+  kubeconfigYaml,
+  kubeletConfigJson,
+  kubeletUnit,
+} from './kubelet-files.ts';
 import { type NodeProfile, shortHostnameOf, unameLine } from './node.ts';
 import { ip6Route, ip6Rule, macOf } from './node-extras.ts';
 import { buildProcesses, type NodePicture } from './picture.ts';
@@ -39,17 +46,12 @@ import {
   systemdAnalyzeSvg,
 } from './stock-files.ts';
 import {
-  al2KubeletConfigJson,
   conntrackStats,
   containerdConfig,
   containerdJournal,
   dmesg,
   ipRoute,
   ipRule,
-  type KubeletUnitKind,
-  kubeconfigYaml,
-  kubeletConfigJson,
-  kubeletUnit,
   renderJournalFile,
   sysctlAll,
 } from './system-files.ts';

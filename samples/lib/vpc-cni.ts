@@ -376,8 +376,9 @@ export function renderCheckpoint(sim: NodeSimulation): string {
   return JSON.stringify({ version: 'vpc-cni-ipam/1', allocations });
 }
 
-export function renderNetworkutilsEnv(): string {
-  return JSON.stringify({
+/** What ipamd's `/v1/networkutils-env-settings` answers with the defaults aws-node ships. */
+export function networkutilsEnvSettings(): Record<string, unknown> {
+  return {
     AWS_VPC_K8S_CNI_CONNMARK: 128,
     AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: null,
     AWS_VPC_K8S_CNI_EXTERNALSNAT: false,
@@ -386,17 +387,26 @@ export function renderNetworkutilsEnv(): string {
     AWS_VPC_K8S_CNI_VETHPREFIX: 'eni',
     AWS_VPC_CNI_NODE_PORT_SUPPORT: true,
     AWS_VPC_K8S_CNI_RANDOMIZESNAT: 2,
-  });
+  };
 }
 
-export function renderIpamdEnv(): string {
-  return JSON.stringify({
+export function renderNetworkutilsEnv(): string {
+  return JSON.stringify(networkutilsEnvSettings());
+}
+
+/** What ipamd's `/v1/ipamd-env-settings` answers; only the warm ENI target varies between our nodes. */
+export function ipamdEnvSettings(warmEniTarget = 1): Record<string, unknown> {
+  return {
     WARM_IP_TARGET: 0,
-    WARM_ENI_TARGET: 1,
+    WARM_ENI_TARGET: warmEniTarget,
     AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: false,
     AWS_MANAGE_ENIS_NON_SCHEDULABLE: false,
     ENABLE_SUBNET_DISCOVERY: true,
-  });
+  };
+}
+
+export function renderIpamdEnv(): string {
+  return JSON.stringify(ipamdEnvSettings());
 }
 
 /** The `/` handler's answer, which is what `/v1/pods` returns since v1.7.0 removed that endpoint. */
@@ -406,8 +416,11 @@ export function renderAvailableCommands(): string {
   });
 }
 
-/** `/etc/cni/net.d/10-aws.conflist` as aws-node's entrypoint writes it (2019: v1.5 template without egress-cni). */
-export function renderConflist(era: 'modern' | '2019'): string {
+/**
+ * `/etc/cni/net.d/10-aws.conflist` as aws-node's entrypoint writes it (2019: v1.5 template without egress-cni).
+ * `nodeIp` is what the entrypoint put in egress-cni's `nodeIP`.
+ */
+export function renderConflist(era: 'modern' | '2019', nodeIp = ''): string {
   const awsCni =
     era === 'modern'
       ? {
@@ -427,7 +440,7 @@ export function renderConflist(era: 'modern' | '2019'): string {
     mtu: '9001',
     enabled: 'false',
     randomizeSNAT: 'prng',
-    nodeIP: '',
+    nodeIP: nodeIp,
     ipam: {
       type: 'host-local',
       ranges: [[{ subnet: 'fd00::ac:00/118' }]],

@@ -5,36 +5,32 @@
  * bundle paths and judged by the analyzer's own rules. When the agent's e2e test disagrees with a scenario, this
  * test says whether the scenario or the agent is wrong.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRuleOnFiles } from '../../analyzer/engine/rule-tester.ts';
 import { ruleById, rules } from '../../analyzer/rules/index.ts';
 import { bundlePaths } from '../../contract/bundle.ts';
+import { systemctlCat } from '../../samples/lib/kubelet-files.ts';
 import { httpGetArgv, parseProbe } from './http-probe.ts';
 import { run } from './namespace.ts';
 import { simulationAvailable } from './prerequisites.ts';
 import { type ExpectedRuleId, type ScenarioName, scenarioNames, scenarios } from './scenarios.ts';
 import { createNodeWorld, type NodeWorld } from './world.ts';
 
-const UNIT_FILES = [
-  'etc/systemd/system/kubelet.service',
-  'etc/systemd/system/kubelet.service.d/10-kubelet-args.conf',
-  'etc/systemd/system/kubelet.service.d/20-kubelet-extra-args.conf',
-  'etc/systemd/system/kubelet.service.d/30-kubelet-extra-args.conf',
-];
+const KUBELET_UNIT = 'etc/systemd/system/kubelet.service';
 
-/** What `systemctl cat kubelet` prints: each file under a `# /path` header, a blank line between files. */
-function systemctlCat(root: string): string {
-  const parts: string[] = [];
-  for (const path of UNIT_FILES) {
-    try {
-      parts.push(`# /${path}\n${readFileSync(join(root, path), 'utf8')}`);
-    } catch {
-      // This unit style has no such drop-in.
-    }
-  }
-  return parts.join('\n');
+/** What `systemctl cat kubelet` prints: the unit, then its drop-ins in name order, each under a `# /path` header. */
+function kubeletUnitText(root: string): string {
+  const dropInDir = `${KUBELET_UNIT}.d`;
+  const dropIns = existsSync(join(root, dropInDir))
+    ? readdirSync(join(root, dropInDir))
+        .sort()
+        .map((name) => `${dropInDir}/${name}`)
+    : [];
+  return systemctlCat(
+    [KUBELET_UNIT, ...dropIns].map((path) => ({ path: `/${path}`, content: readFileSync(join(root, path), 'utf8') })),
+  );
 }
 
 async function collectByHand(world: NodeWorld): Promise<Record<string, string>> {
@@ -59,7 +55,7 @@ async function collectByHand(world: NodeWorld): Promise<Record<string, string>> 
   return {
     [bundlePaths['iptables-save']]: `${saved.stdout}${saved.stderr}`,
     [bundlePaths['kubelet-log']]: journal.stdout,
-    [bundlePaths['kubelet-unit']]: systemctlCat(world.root),
+    [bundlePaths['kubelet-unit']]: kubeletUnitText(world.root),
     [bundlePaths['proc-loadavg']]: read('proc/loadavg'),
     [bundlePaths['proc-stat']]: read('proc/stat'),
     [bundlePaths['proc-meminfo']]: read('proc/meminfo'),

@@ -5,6 +5,7 @@
  *
  * Times are minutes before the moment the world is built, so `collect --since 24h` always sees the incidents.
  */
+import type { KubeletUnitKind } from '../../samples/lib/kubelet-files.ts';
 
 export type ScenarioName = 'healthy' | 'aws-node-cpu-starvation' | 'forward-drop-custom-ami' | 'ip-exhaustion';
 
@@ -58,9 +59,6 @@ export interface IptablesPicture {
   /** Also load rules through iptables-legacy, making a mixed-backend node (`# Warning: iptables-legacy tables present`). */
   legacyRules: boolean;
 }
-
-/** How kubelet.service was written: the EKS AMI's (sets FORWARD ACCEPT before start) or a hand-made one. */
-export type KubeletUnitStyle = 'eks-al2023' | 'custom-ami';
 
 export interface Psi {
   some: [avg10: number, avg60: number, avg300: number];
@@ -121,7 +119,8 @@ export interface NodeScenario {
   description: string;
   node: NodeFacts;
   iptables: IptablesPicture;
-  kubeletUnit: KubeletUnitStyle;
+  /** How kubelet.service was written: the EKS AMI's (sets FORWARD ACCEPT before start) or a custom AMI's. */
+  kubeletUnit: KubeletUnitKind;
   cpu: CpuPicture;
   ipam: IpamPicture;
   cronJob?: CronJobStory;
@@ -190,7 +189,7 @@ const healthy: NodeScenario = {
     'A healthy AL2023 m5.xlarge: FORWARD ACCEPT set by the EKS kubelet unit, low load, no probe failures, a warm IP pool.',
   node: baseNode,
   iptables: { forwardPolicy: 'ACCEPT', forwardPolicyCounters: { packets: 0, bytes: 0 }, legacyRules: false },
-  kubeletUnit: 'eks-al2023',
+  kubeletUnit: 'al2023',
   cpu: calmCpu(baseNode.cpuCount),
   ipam: { maxEnis: 4, ipv4PerEni: 15, attachedEnis: 2, warmEniTarget: 1, workloads: commonWorkloads },
   cronJob: { namespace: 'shop', name: 'metrics-rollup', everyMinutes: 10, runSeconds: 24 },
@@ -223,7 +222,7 @@ const awsNodeCpuStarvation: NodeScenario = {
     'A t3.large packed with CPU-hungry pods: load 5x the CPU count, PSI cpu some above 70%, aws-node (with a 100m CPU limit) throttled in 43% of CFS periods, its probes time out and kubelet restarts it.',
   node: starvedNode,
   iptables: { forwardPolicy: 'ACCEPT', forwardPolicyCounters: { packets: 0, bytes: 0 }, legacyRules: false },
-  kubeletUnit: 'eks-al2023',
+  kubeletUnit: 'al2023',
   cpu: {
     loadavg: [10.84, 9.71, 7.02],
     runnable: 13,
@@ -281,10 +280,10 @@ const customAmiNode: NodeFacts = {
 const forwardDropCustomAmi: NodeScenario = {
   name: 'forward-drop-custom-ami',
   description:
-    'A CIS-hardened custom AMI: its firewall baseline sets filter FORWARD to DROP and its hand-written kubelet unit never runs `iptables -P FORWARD ACCEPT`, so forwarded pod traffic is dropped.',
+    'A hardened custom AMI: its firewall baseline sets filter FORWARD to DROP and its own kubelet unit never runs `iptables -P FORWARD ACCEPT`, so forwarded pod traffic is dropped.',
   node: customAmiNode,
   iptables: { forwardPolicy: 'DROP', forwardPolicyCounters: { packets: 48_213, bytes: 3_085_632 }, legacyRules: false },
-  kubeletUnit: 'custom-ami',
+  kubeletUnit: 'custom-no-forward-accept',
   cpu: calmCpu(customAmiNode.cpuCount),
   ipam: { maxEnis: 3, ipv4PerEni: 10, attachedEnis: 2, warmEniTarget: 1, workloads: commonWorkloads },
   cronJob: { namespace: 'shop', name: 'metrics-rollup', everyMinutes: 10, runSeconds: 31 },
@@ -317,7 +316,7 @@ const ipExhaustion: NodeScenario = {
     'A t3.medium whose 3 ENIs x 5 secondary IPs are all assigned: ipamd logs "DataStore has no available IP/Prefix addresses", awscni_no_available_ip_addresses climbs and new pods stay in ContainerCreating.',
   node: smallNode,
   iptables: { forwardPolicy: 'ACCEPT', forwardPolicyCounters: { packets: 0, bytes: 0 }, legacyRules: false },
-  kubeletUnit: 'eks-al2023',
+  kubeletUnit: 'al2023',
   cpu: calmCpu(smallNode.cpuCount),
   ipam: {
     maxEnis: 3,

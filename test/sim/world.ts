@@ -18,18 +18,12 @@ import { mkdir, mkdtemp, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { ipamdEnvSettings, networkutilsEnvSettings } from '../../samples/lib/vpc-cni.ts';
 import { ip6tablesRules, iptablesRules, legacyIptablesRules } from './content/iptables.ts';
 import { journalEntries, writeJournal } from './content/journal.ts';
 import { awsNodeScopePath, rootTree } from './content/root-files.ts';
 import { buildStory, type NodeStory } from './content/story.ts';
-import {
-  AVAILABLE_COMMANDS,
-  eniConfigName,
-  enisResponse,
-  ipamdEnvResponse,
-  metricsText,
-  networkutilsEnvResponse,
-} from './content/vpc-cni.ts';
+import { AVAILABLE_COMMANDS, eniConfigName, enisResponse, metricsText } from './content/vpc-cni.ts';
 import type { CannedResponse, EndpointMode, ServerConfig } from './ipamd-server.ts';
 import {
   collectOutput,
@@ -147,8 +141,8 @@ function serverConfig(
     routes: {
       '/v1/enis': json(enisResponse(scenario, story)),
       '/v1/eni-configs': { status: 200, contentType: 'text/plain; charset=utf-8', body: eniConfigName() },
-      '/v1/networkutils-env-settings': json(networkutilsEnvResponse()),
-      '/v1/ipamd-env-settings': json(ipamdEnvResponse(scenario)),
+      '/v1/networkutils-env-settings': json(networkutilsEnvSettings()),
+      '/v1/ipamd-env-settings': json(ipamdEnvSettings(scenario.ipam.warmEniTarget)),
     },
     fallback: json(AVAILABLE_COMMANDS),
     metricsBody: metricsText(scenario, story),

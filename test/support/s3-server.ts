@@ -16,11 +16,30 @@
  * into the next requests: an S3 error status (503 SlowDown, 500 InternalError, ...) or a connection dropped in the
  * middle of the request body. Every request is recorded in `requests`.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import {
+  amzDate,
+  type CredentialScope,
+  canonicalQuery,
+  canonicalRequest,
+  closeNow,
+  hmacSha256,
+  listenOnLoopback,
+  parseAmzDate,
+  parseAuthorization,
+  parseCredentialScope,
+  parseQuery,
+  readRequestBody,
+  SIGV4_ALGORITHM,
+  sameHex,
+  sendDocument,
+  sha256Hex,
+  sign,
+  signingKey,
+  sigV4Encode,
+} from './aws-wire.ts';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -82,7 +101,6 @@ export const DEFAULT_CREDENTIALS: S3Credentials = {
   secretAccessKey: 'test/secret/key/for/the/local/s3/server00',
 };
 
-const ALGORITHM = 'AWS4-HMAC-SHA256';
 const MAX_PRESIGN_SECONDS = 604_800;
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const ERROR_MESSAGES: Record<string, string> = {
@@ -110,66 +128,12 @@ function xmlEscape(text: string): string {
   return text.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
 }
 
-/** RFC 3986 unreserved characters stay, everything else is %XX: SigV4's URI encoding. */
-export function sigV4Encode(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
     throw new S3Error(400, 'InvalidURI', "Couldn't parse the specified URI.");
   }
-}
-
-/** Query pairs decoded without turning `+` into a space (SigV4 and S3 treat `+` literally). */
-function parseQuery(raw: string): [string, string][] {
-  if (raw === '') return [];
-  return raw.split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    return eq < 0 ? [safeDecode(pair), ''] : [safeDecode(pair.slice(0, eq)), safeDecode(pair.slice(eq + 1))];
-  });
-}
-
-function canonicalQuery(pairs: [string, string][]): string {
-  return pairs
-    .map(([k, v]) => [sigV4Encode(k), sigV4Encode(v)] as const)
-    .sort(([ak, av], [bk, bv]) => (ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-}
-
-function canonicalHeaderValue(req: IncomingMessage, name: string): string {
-  const values = req.headersDistinct[name] ?? [];
-  return values.map((value) => value.trim().replace(/\s+/g, ' ')).join(',');
-}
-
-const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-
-export function signingKey(secret: string, date: string, region: string, service = 's3'): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
-}
-
-function sameHex(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
-}
-
-function parseAmzDate(text: string | undefined): number | undefined {
-  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text ?? '');
-  if (!match) return undefined;
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  return Date.UTC(y as number, (mo as number) - 1, d, h, mi, s);
-}
-
-function amzDate(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
 }
 
 /** CRC-32C (Castagnoli), which S3 accepts as `x-amz-checksum-crc32c`. */
@@ -266,13 +230,6 @@ function decodeAwsChunked(body: Buffer): { data: Buffer; trailers: Map<string, s
   return { data: Buffer.concat(parts), trailers };
 }
 
-interface Credential {
-  accessKeyId: string;
-  date: string;
-  region: string;
-  service: string;
-}
-
 interface MultipartPart {
   name: string;
   filename?: string;
@@ -359,9 +316,7 @@ export class S3Server {
 
   static async start(options: S3ServerOptions = {}): Promise<S3Server> {
     const server = new S3Server(options);
-    server.#server.listen(0, '127.0.0.1');
-    await once(server.#server, 'listening');
-    server.#url = `http://127.0.0.1:${(server.#server.address() as AddressInfo).port}`;
+    server.#url = await listenOnLoopback(server.#server);
     return server;
   }
 
@@ -371,8 +326,7 @@ export class S3Server {
   }
 
   async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await closeNow(this.#server);
   }
 
   createBucket(name: string): void {
@@ -419,7 +373,7 @@ export class S3Server {
       this.requests.push(record);
     });
     try {
-      const query = parseQuery(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
+      const query = parseQuery(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1), safeDecode);
       const slash = rawPath.indexOf('/', 1);
       const bucket = safeDecode(slash < 0 ? rawPath.slice(1) : rawPath.slice(1, slash));
       const key = slash < 0 ? '' : safeDecode(rawPath.slice(slash + 1));
@@ -519,13 +473,12 @@ export class S3Server {
     const xml =
       `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${xmlEscape(error.message)}</Message>` +
       `${extra}<RequestId>${requestId}</RequestId><HostId>${randomBytes(24).toString('base64')}</HostId></Error>`;
-    res.writeHead(error.status, {
+    const headers = {
       'Content-Type': 'application/xml',
-      'Content-Length': Buffer.byteLength(xml),
       'x-amz-request-id': requestId,
       ...(error.code === 'SlowDown' || !res.shouldKeepAlive ? { Connection: 'close' } : {}),
-    });
-    res.end(req.method === 'HEAD' ? undefined : xml);
+    };
+    sendDocument(res, error.status, xml, headers, req.method !== 'HEAD');
   }
 
   /** S3 needs the length of a PUT up front, unless the body is aws-chunked with its decoded length declared. */
@@ -550,20 +503,13 @@ export class S3Server {
 
   async #readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     this.#continue(req);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let tooLarge = false;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > limit) tooLarge = true;
-      else chunks.push(chunk);
-    }
-    if (tooLarge)
+    const { body, size } = await readRequestBody(req, limit);
+    if (size > limit)
       throw new S3Error(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {
-        ProposedSize: total,
+        ProposedSize: size,
         MaxSizeAllowed: limit,
       });
-    return Buffer.concat(chunks);
+    return body;
   }
 
   async #dropMidBody(req: IncomingMessage, afterBytes: number, record: RecordedRequest): Promise<void> {
@@ -602,15 +548,15 @@ export class S3Server {
     return found;
   }
 
-  #parseCredential(text: string, errorCode: string, errorStatus: number): Credential {
-    const parts = text.split('/');
-    if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^\d{8}$/.test(parts[1] ?? ''))
+  #parseCredential(text: string, errorCode: string, errorStatus: number): CredentialScope {
+    const scope = parseCredentialScope(text);
+    if (!scope)
       throw new S3Error(
         errorStatus,
         errorCode,
         `Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`,
       );
-    const [accessKeyId, date, region, service] = parts as [string, string, string, string];
+    const { region, service } = scope;
     if (region !== this.region)
       throw new S3Error(
         errorStatus,
@@ -624,7 +570,7 @@ export class S3Server {
         errorCode,
         `Error parsing the X-Amz-Credential parameter; incorrect service "${service}". This endpoint belongs to "s3".`,
       );
-    return { accessKeyId, date, region, service };
+    return scope;
   }
 
   #checkToken(credentials: S3Credentials, token: string | undefined): void {
@@ -635,17 +581,12 @@ export class S3Server {
 
   #verifySignature(
     credentials: S3Credentials,
-    credential: Credential,
+    credential: CredentialScope,
     date: string,
-    canonicalRequest: string,
+    canonical: string,
     provided: string,
   ): void {
-    const scope = `${credential.date}/${credential.region}/${credential.service}/aws4_request`;
-    const stringToSign = `${ALGORITHM}\n${date}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const expected = hmac(
-      signingKey(credentials.secretAccessKey, credential.date, credential.region),
-      stringToSign,
-    ).toString('hex');
+    const { stringToSign, signature: expected } = sign(credentials.secretAccessKey, credential, date, canonical);
     if (!sameHex(expected, provided.toLowerCase()))
       throw new S3Error(
         403,
@@ -655,7 +596,7 @@ export class S3Server {
           AWSAccessKeyId: credential.accessKeyId,
           StringToSign: stringToSign,
           SignatureProvided: provided,
-          CanonicalRequest: canonicalRequest,
+          CanonicalRequest: canonical,
         },
       );
   }
@@ -686,8 +627,7 @@ export class S3Server {
       .split('/')
       .map((segment) => sigV4Encode(safeDecode(segment)))
       .join('/');
-    const headers = signed.map((name) => `${name}:${canonicalHeaderValue(req, name)}\n`).join('');
-    return `${method}\n${uri}\n${canonicalQuery(query)}\n${headers}\n${signed.join(';')}\n${payloadHash}`;
+    return canonicalRequest(req, method, uri, canonicalQuery(query), signed, payloadHash);
   }
 
   /** A presigned URL is checked before the body is read; a header signature may cover the body, so after. */
@@ -723,7 +663,7 @@ export class S3Server {
         'AuthorizationQueryParametersError',
         'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
       );
-    if (param('X-Amz-Algorithm') !== ALGORITHM)
+    if (param('X-Amz-Algorithm') !== SIGV4_ALGORITHM)
       throw new S3Error(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
     const date = param('X-Amz-Date') as string;
     const signedAt = parseAmzDate(date);
@@ -786,18 +726,15 @@ export class S3Server {
     body: Buffer,
     authorization: string,
   ): { kind: 'header'; payload: Buffer; trailers: Map<string, string> } {
-    const match =
-      /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)\s*$/.exec(
-        authorization,
-      );
-    if (!match)
+    const parsed = parseAuthorization(authorization);
+    if (!parsed)
       throw new S3Error(
         400,
         'AuthorizationHeaderMalformed',
         'The authorization header is malformed; the authorization header requires three components: Credential, SignedHeaders, and Signature.',
       );
-    const [, credentialText, signedText, signature] = match as unknown as [string, string, string, string];
-    const credential = this.#parseCredential(credentialText, 'AuthorizationHeaderMalformed', 400);
+    const { signedHeaders: signed, signature } = parsed;
+    const credential = this.#parseCredential(parsed.credential, 'AuthorizationHeaderMalformed', 400);
     const date = req.headers['x-amz-date'];
     const signedAt = parseAmzDate(typeof date === 'string' ? date : undefined);
     if (signedAt === undefined || typeof date !== 'string')
@@ -816,7 +753,6 @@ export class S3Server {
     const payloadHash = req.headers['x-amz-content-sha256'];
     if (typeof payloadHash !== 'string')
       throw new S3Error(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
-    const signed = signedText.split(';');
     this.#checkSignedHeaders(req, signed, ['x-amz-content-sha256']);
     const canonical = this.#canonicalRequest(req, method, rawPath, query, signed, payloadHash);
     this.#verifySignature(credentials, credential, date, canonical, signature);
@@ -895,7 +831,7 @@ export class S3Server {
     const policyText = fields.get('policy');
     if (policyText === undefined) throw new S3Error(403, 'AccessDenied', 'Access Denied');
 
-    if (fields.get('x-amz-algorithm') !== ALGORITHM)
+    if (fields.get('x-amz-algorithm') !== SIGV4_ALGORITHM)
       throw new S3Error(
         400,
         'InvalidArgument',
@@ -915,7 +851,7 @@ export class S3Server {
       );
     const credential = this.#parseCredential(credentialText, 'InvalidArgument', 400);
     const credentials = this.#findCredentials(credential.accessKeyId);
-    const expected = hmac(
+    const expected = hmacSha256(
       signingKey(credentials.secretAccessKey, credential.date, credential.region),
       policyText,
     ).toString('hex');

@@ -20,15 +20,14 @@
  * synthetic handler (scale tests).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRandom, type Random } from '../sim/random.ts';
-import { signingKey, sigV4Encode } from './s3-server.ts';
+import * as wire from './aws-wire.ts';
 
 export interface SsmCredentials {
   accessKeyId: string;
@@ -141,16 +140,16 @@ export interface RecordedSsmRequest {
 type Json = Record<string, unknown>;
 
 class SsmError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
+  readonly type: string;
+  readonly status: number;
+
+  constructor(type: string, message: string, status = 400) {
     super(message);
+    this.type = type;
+    this.status = status;
   }
 }
 
-const ALGORITHM = 'AWS4-HMAC-SHA256';
 const MAX_SKEW_MS = 5 * 60 * 1000;
 const LIST_OUTPUT_LIMIT = 2500;
 const STDOUT_LIMIT = 24_000;
@@ -422,10 +421,6 @@ function isoDuration(ms: number): string {
   return `PT${(ms / 1000).toFixed(3)}S`;
 }
 
-function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 function validation(field: string, constraint: string, value?: unknown): SsmError {
   const shown = value === undefined ? 'null' : `'${String(value)}'`;
   return new SsmError(
@@ -475,7 +470,7 @@ export class SsmServer {
           version: '1',
           content: JSON.stringify(RUN_SHELL_SCRIPT),
           parsed: RUN_SHELL_SCRIPT,
-          hash: sha256Hex(JSON.stringify(RUN_SHELL_SCRIPT)),
+          hash: wire.sha256Hex(JSON.stringify(RUN_SHELL_SCRIPT)),
           createdAt: 0,
           activeAt: 0,
         },
@@ -492,9 +487,7 @@ export class SsmServer {
 
   static async start(options: SsmServerOptions = {}): Promise<SsmServer> {
     const server = new SsmServer(options);
-    server.#server.listen(0, '127.0.0.1');
-    await once(server.#server, 'listening');
-    server.#url = `http://127.0.0.1:${(server.#server.address() as AddressInfo).port}`;
+    server.#url = await wire.listenOnLoopback(server.#server);
     return server;
   }
 
@@ -561,8 +554,7 @@ export class SsmServer {
         invocation.abort?.abort();
         if (invocation.child) killTree(invocation.child);
       }
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await wire.closeNow(this.#server);
     if (this.#workDir) await rm(this.#workDir, { recursive: true, force: true });
   }
 
@@ -570,19 +562,14 @@ export class SsmServer {
   // HTTP and authentication
 
   #send(res: ServerResponse, status: number, body: Json): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
+    wire.sendDocument(res, status, JSON.stringify(body), {
       'Content-Type': 'application/x-amz-json-1.1',
-      'Content-Length': Buffer.byteLength(text),
       'x-amzn-RequestId': randomUUID(),
     });
-    res.end(text);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    const body = Buffer.concat(chunks);
+    const { body } = await wire.readRequestBody(req);
     const target = req.headers['x-amz-target'];
     const operation =
       typeof target === 'string' && target.startsWith('AmazonSSM.') ? target.slice('AmazonSSM.'.length) : '';
@@ -639,23 +626,21 @@ export class SsmServer {
   #authenticate(req: IncomingMessage, body: Buffer): void {
     const authorization = req.headers.authorization;
     if (!authorization) throw new SsmError('MissingAuthenticationTokenException', 'Missing Authentication Token', 400);
-    const match =
-      /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(
-        authorization,
-      );
-    if (!match)
+    const parsed = wire.parseAuthorization(authorization);
+    // SSM takes only a lowercase 64-digit signature.
+    if (!parsed || !/^[0-9a-f]{64}$/.test(parsed.signature))
       throw new SsmError(
         'IncompleteSignatureException',
-        `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters and the ${ALGORITHM} algorithm. Authorization=${authorization.split(' ')[0]}`,
+        `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters and the ${wire.SIGV4_ALGORITHM} algorithm. Authorization=${authorization.split(' ')[0]}`,
       );
-    const [, credentialText, signedText, signature] = match as unknown as [string, string, string, string];
-    const scope = credentialText.split('/');
-    if (scope.length !== 5 || scope[4] !== 'aws4_request' || !/^\d{8}$/.test(scope[1] ?? ''))
+    const { signedHeaders: signed, signature } = parsed;
+    const scope = wire.parseCredentialScope(parsed.credential);
+    if (!scope)
       throw new SsmError(
         'IncompleteSignatureException',
-        `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${credentialText}'`,
+        `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${parsed.credential}'`,
       );
-    const [accessKeyId, day, region, service] = scope as [string, string, string, string];
+    const { accessKeyId, date: day, region, service } = scope;
     const credentials = this.credentials.find((c) => c.accessKeyId === accessKeyId);
     if (!credentials)
       throw new SsmError('UnrecognizedClientException', 'The security token included in the request is invalid.');
@@ -667,7 +652,7 @@ export class SsmServer {
         `Credential should be scoped to a valid region, not '${region}'. `,
       );
     const date = req.headers['x-amz-date'];
-    const signedAt = typeof date === 'string' ? parseAmzDate(date) : undefined;
+    const signedAt = typeof date === 'string' ? wire.parseAmzDate(date) : undefined;
     if (signedAt === undefined || typeof date !== 'string')
       throw new SsmError(
         'IncompleteSignatureException',
@@ -681,35 +666,15 @@ export class SsmServer {
     if (Math.abs(this.#now() - signedAt) > MAX_SKEW_MS)
       throw new SsmError(
         'InvalidSignatureException',
-        `Signature expired: ${date} is now earlier than ${amzDate(this.#now() - MAX_SKEW_MS)} (${amzDate(this.#now())} - 5 min.)`,
+        `Signature expired: ${date} is now earlier than ${wire.amzDate(this.#now() - MAX_SKEW_MS)} (${wire.amzDate(this.#now())} - 5 min.)`,
       );
-    const signed = signedText.split(';');
     for (const required of ['host', 'x-amz-date', 'x-amz-target'])
       if (!signed.includes(required))
         throw new SsmError('InvalidSignatureException', `'${required}' must be a signed header.`);
-    const headers = signed
-      .map(
-        (name) => `${name}:${(req.headersDistinct[name] ?? []).map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`,
-      )
-      .join('');
     const [rawPath = '/', rawQuery = ''] = (req.url ?? '/').split('?');
-    const query = rawQuery
-      .split('&')
-      .filter(Boolean)
-      .map((pair) =>
-        pair
-          .split('=')
-          .map((part) => sigV4Encode(decodeURIComponent(part ?? '')))
-          .join('='),
-      )
-      .sort()
-      .join('&');
-    const canonical = `${req.method}\n${rawPath}\n${query}\n${headers}\n${signed.join(';')}\n${sha256Hex(body)}`;
-    const stringToSign = `${ALGORITHM}\n${date}\n${day}/${region}/${service}/aws4_request\n${sha256Hex(canonical)}`;
-    const expected = createHmac('sha256', signingKey(credentials.secretAccessKey, day, region, 'ssm'))
-      .update(stringToSign)
-      .digest('hex');
-    if (!timingSafeEqual(Buffer.from(expected), Buffer.from(signature)))
+    const query = wire.canonicalQuery(wire.parseQuery(rawQuery, decodeURIComponent));
+    const canonical = wire.canonicalRequest(req, req.method ?? 'POST', rawPath, query, signed, wire.sha256Hex(body));
+    if (!wire.sameHex(wire.sign(credentials.secretAccessKey, scope, date, canonical).signature, signature))
       throw new SsmError(
         'InvalidSignatureException',
         'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
@@ -1334,7 +1299,7 @@ export class SsmServer {
       version,
       content,
       parsed,
-      hash: sha256Hex(content),
+      hash: wire.sha256Hex(content),
       createdAt: now,
       activeAt: now + (this.#options.documentActivationMs ?? 100),
     };
@@ -1408,7 +1373,7 @@ export class SsmServer {
     if (given !== undefined && given !== '$LATEST' && given !== latest.version)
       throw new SsmError('InvalidDocumentVersion', 'You can only update the latest version of a document.');
     const parsed = this.#parseContent(input.Content, input.DocumentFormat);
-    const hash = sha256Hex(input.Content as string);
+    const hash = wire.sha256Hex(input.Content as string);
     if (stored.versions.some((v) => v.hash === hash))
       throw new SsmError(
         'DuplicateDocumentContent',
@@ -1442,20 +1407,6 @@ export class SsmServer {
     stored.defaultVersion = version.version;
     return { Description: { Name: stored.name, DefaultVersion: version.version } };
   }
-}
-
-function parseAmzDate(text: string): number | undefined {
-  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!match) return undefined;
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  return Date.UTC(y as number, (mo as number) - 1, d, h, mi, s);
-}
-
-function amzDate(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
 }
 
 /** Kills a script's whole process group (it was started detached, leading its own group). */

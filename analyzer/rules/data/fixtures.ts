@@ -1,6 +1,6 @@
 /**
- * Builders of the aws-node evidence files in their real shapes, for the tests of the version and network policy
- * rules and of the node identity (test-only; nothing in the analyzer imports this).
+ * Builders of the aws-node evidence files in their real shapes, for the tests of the rules that read aws-node's
+ * configuration, logs and IP pool, and of the node identity (test-only; nothing in the analyzer imports this).
  *
  * - `ctr -n k8s.io container info` output as the stock collector appends it to
  *   cni/cni-configuration-variables-containerd.json (4-space indented, one object per container; containerd's
@@ -8,6 +8,7 @@
  * - A PodList as `kubectl get --raw /api/v1/pods` returns it (kubelet/pods.json), with the aws-node pod's three
  *   containers (aws-vpc-cni-init, aws-node, aws-eks-nodeagent) as the VPC CNI manifest defines them.
  * - zap JSON lines of ipamd.log and network-policy-agent.log, and CRI container log lines.
+ * - ipamd's `/v1/enis` introspection document: the pre-1.7 ENIIPPools shape and the v1.20+ per-network-card one.
  */
 
 export const REGISTRY = '602401143452.dkr.ecr.us-west-2.amazonaws.com';
@@ -21,9 +22,11 @@ export interface ContainerInfoOptions {
   args?: string[];
 }
 
+const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export function containerInfo(options: ContainerInfoOptions): string {
   const env = Object.entries({
-    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    PATH: CONTAINER_PATH,
     ADDITIONAL_ENI_TAGS: '{}',
     AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG',
     AWS_VPC_K8S_CNI_LOG_FILE: '/host/var/log/aws-routed-eni/ipamd.log',
@@ -31,6 +34,18 @@ export function containerInfo(options: ContainerInfoOptions): string {
     VPC_CNI_VERSION: options.image.split(':').pop() ?? '',
     ...options.env,
   }).map(([key, value]) => `${key}=${value}`);
+  return containerInfoDocument(env, options);
+}
+
+/**
+ * The aws-node `ctr container info` whose environment is PATH and exactly `env` (`KEY=value` lines), for the tests
+ * of settings whose absence matters.
+ */
+export function awsNodeContainerInfo(env: string[], image = `${REGISTRY}/amazon-k8s-cni:v1.19.2-eksbuild.1`): string {
+  return containerInfoDocument([`PATH=${CONTAINER_PATH}`, ...env], { image });
+}
+
+function containerInfoDocument(env: string[], options: Omit<ContainerInfoOptions, 'env'>): string {
   const value = {
     ID: '5f1c0d9e3b7a4c2d8e6f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d',
     Labels: {
@@ -70,6 +85,12 @@ export interface PodOptions {
   agentArgs?: string[];
   agentRestarts?: number;
   agentLastTermination?: { reason: string; exitCode: number; finishedAt: string };
+  /** Whole EnvVar entries (valueFrom, secretKeyRef, …) after the aws-node container's `name: value` ones. */
+  envVars?: object[];
+  /** The aws-vpc-cni-init container's env; without it the container has none. */
+  initEnv?: Record<string, string>;
+  /** More fields of the aws-node container spec (envFrom, probes, …). */
+  containerFields?: Record<string, unknown>;
 }
 
 export function awsNodePod(options: PodOptions = {}): Record<string, unknown> {
@@ -86,6 +107,9 @@ export function awsNodePod(options: PodOptions = {}): Record<string, unknown> {
     name: 'MY_NODE_NAME',
     valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } },
   } as never);
+  env.push(...((options.envVars ?? []) as never[]));
+  const init: Record<string, unknown> = { name: 'aws-vpc-cni-init', image: `${REGISTRY}/amazon-k8s-cni-init:${cni}` };
+  if (options.initEnv) init.env = Object.entries(options.initEnv).map(([name, value]) => ({ name, value }));
   const agentStatus: Record<string, unknown> = {
     name: 'aws-eks-nodeagent',
     image: `${REGISTRY}/amazon/aws-network-policy-agent:${agent}`,
@@ -105,9 +129,9 @@ export function awsNodePod(options: PodOptions = {}): Record<string, unknown> {
       nodeName: options.nodeName ?? HOSTNAME,
       hostNetwork: true,
       serviceAccountName: 'aws-node',
-      initContainers: [{ name: 'aws-vpc-cni-init', image: `${REGISTRY}/amazon-k8s-cni-init:${cni}` }],
+      initContainers: [init],
       containers: [
-        { name: 'aws-node', image: `${REGISTRY}/amazon-k8s-cni:${cni}`, env },
+        { name: 'aws-node', image: `${REGISTRY}/amazon-k8s-cni:${cni}`, env, ...options.containerFields },
         {
           name: 'aws-eks-nodeagent',
           image: `${REGISTRY}/amazon/aws-network-policy-agent:${agent}`,
@@ -188,4 +212,53 @@ export const PATHS = {
 /** The kubelet journal line that states its version (klog structured, as the stock collector's journalctl prints it). */
 export function kubeletVersionLine(version: string, host = 'ip-10-0-1-23'): string {
   return `Feb 03 10:05:01 ${host} kubelet[2981]: I0203 10:05:01.712345    2981 server.go:484] "Kubelet version" kubeletVersion="${version}"`;
+}
+
+/**
+ * The primary ENI of a pre-1.7 `/v1/enis` (ENIIPPools) with one of its three addresses assigned, as
+ * amazon-vpc-cni-k8s docs/troubleshooting.md showed it.
+ */
+export const LEGACY_PRIMARY_ENI_POOL = {
+  AssignedIPv4Addresses: 1,
+  DeviceNumber: 0,
+  ID: 'eni-001197a0eeab79df8',
+  IPv4Addresses: {
+    '192.168.141.2': { Assigned: true },
+    '192.168.145.92': { Assigned: false },
+    '192.168.155.88': { Assigned: false },
+  },
+  IsPrimary: true,
+} as const;
+
+/**
+ * A v1.20+ `/v1/enis` (keyed by network card) with one primary ENI on card 0 holding `cidrs` (AvailableIPv4Cidrs
+ * entries, `/32` secondary IPs or `/28` prefixes).
+ */
+export function networkCardEnis(options: {
+  totalIps: number;
+  assignedIps: number;
+  cidrs: Record<string, unknown>;
+  eni?: string;
+}): Record<string, unknown> {
+  const eni = options.eni ?? 'eni-0abc';
+  return {
+    '0': {
+      TotalIPs: options.totalIps,
+      AssignedIPs: options.assignedIps,
+      ENIs: {
+        [eni]: {
+          ID: eni,
+          IsPrimary: true,
+          IsTrunk: false,
+          IsEFA: false,
+          DeviceNumber: 0,
+          AvailableIPv4Cidrs: options.cidrs,
+          IPv6Cidrs: {},
+          IsExcludedForPodIPs: false,
+          RouteTableID: 254,
+          SubnetID: 'subnet-0123',
+        },
+      },
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LEGACY_PRIMARY_ENI_POOL, networkCardEnis } from '../data/fixtures.ts';
 import { availableCommandsOf, describeEni, type EniSnapshot, readEniDocument, readPodsDocument } from './enis.ts';
 
 function snapshot(value: unknown): EniSnapshot {
@@ -15,17 +16,7 @@ describe('readEniDocument', () => {
     const result = snapshot({
       AssignedIPs: 3,
       ENIIPPools: {
-        'eni-001197a0eeab79df8': {
-          AssignedIPv4Addresses: 1,
-          DeviceNumber: 0,
-          ID: 'eni-001197a0eeab79df8',
-          IPv4Addresses: {
-            '192.168.141.2': { Assigned: true },
-            '192.168.145.92': { Assigned: false },
-            '192.168.155.88': { Assigned: false },
-          },
-          IsPrimary: true,
-        },
+        'eni-001197a0eeab79df8': LEGACY_PRIMARY_ENI_POOL,
         'eni-0487f50f9f0e7924d': {
           AssignedIPv4Addresses: 2,
           DeviceNumber: 2,
@@ -192,67 +183,54 @@ describe('readEniDocument', () => {
 
   it('reads v1.23+ scrubbed assignments from networkName, metadata or AssignedTime', () => {
     // The example of reference/collectors.md §2.2 (v1.23+, containerID and ifName blanked).
-    const result = snapshot({
-      '0': {
-        TotalIPs: 29,
-        AssignedIPs: 3,
-        ENIs: {
-          'eni-0abc': {
-            ID: 'eni-0abc',
-            IsPrimary: true,
-            IsTrunk: false,
-            IsEFA: false,
-            DeviceNumber: 0,
-            AvailableIPv4Cidrs: {
-              '10.0.1.23/32': {
-                Cidr: { IP: '10.0.1.23', Mask: '/////w==' },
-                IPAddresses: {
-                  '10.0.1.23': {
-                    Address: '10.0.1.23',
-                    IPAMKey: { networkName: 'aws-cni', containerID: '', ifName: '' },
-                    IPAMMetadata: { k8sPodNamespace: 'default', k8sPodName: 'nginx-abc' },
-                    AssignedTime: '2025-01-01T00:00:00Z',
-                    UnassignedTime: ZERO,
-                  },
-                },
-                IsPrefix: false,
-                AddressFamily: '',
+    const result = snapshot(
+      networkCardEnis({
+        totalIps: 29,
+        assignedIps: 3,
+        cidrs: {
+          '10.0.1.23/32': {
+            Cidr: { IP: '10.0.1.23', Mask: '/////w==' },
+            IPAddresses: {
+              '10.0.1.23': {
+                Address: '10.0.1.23',
+                IPAMKey: { networkName: 'aws-cni', containerID: '', ifName: '' },
+                IPAMMetadata: { k8sPodNamespace: 'default', k8sPodName: 'nginx-abc' },
+                AssignedTime: '2025-01-01T00:00:00Z',
+                UnassignedTime: ZERO,
               },
-              '10.0.1.24/32': {
-                Cidr: { IP: '10.0.1.24', Mask: '/////w==' },
-                IPAddresses: {
-                  '10.0.1.24': {
-                    Address: '10.0.1.24',
-                    IPAMKey: { networkName: '', containerID: '', ifName: '' },
-                    IPAMMetadata: { k8sPodNamespace: 'kube-system', k8sPodName: 'coredns-1' },
-                    AssignedTime: '2025-01-01T00:00:00Z',
-                    UnassignedTime: ZERO,
-                  },
-                },
-                IsPrefix: false,
-              },
-              '10.0.1.25/32': {
-                Cidr: { IP: '10.0.1.25', Mask: '/////w==' },
-                IPAddresses: {
-                  '10.0.1.25': {
-                    Address: '10.0.1.25',
-                    IPAMKey: {},
-                    AssignedTime: '2025-01-02T00:00:00Z',
-                    UnassignedTime: ZERO,
-                  },
-                },
-                IsPrefix: false,
-              },
-              '10.0.1.26/32': { Cidr: { IP: '10.0.1.26', Mask: '/////w==' }, IPAddresses: {}, IsPrefix: false },
             },
-            IPv6Cidrs: {},
-            IsExcludedForPodIPs: false,
-            RouteTableID: 254,
-            SubnetID: 'subnet-0123',
+            IsPrefix: false,
+            AddressFamily: '',
           },
+          '10.0.1.24/32': {
+            Cidr: { IP: '10.0.1.24', Mask: '/////w==' },
+            IPAddresses: {
+              '10.0.1.24': {
+                Address: '10.0.1.24',
+                IPAMKey: { networkName: '', containerID: '', ifName: '' },
+                IPAMMetadata: { k8sPodNamespace: 'kube-system', k8sPodName: 'coredns-1' },
+                AssignedTime: '2025-01-01T00:00:00Z',
+                UnassignedTime: ZERO,
+              },
+            },
+            IsPrefix: false,
+          },
+          '10.0.1.25/32': {
+            Cidr: { IP: '10.0.1.25', Mask: '/////w==' },
+            IPAddresses: {
+              '10.0.1.25': {
+                Address: '10.0.1.25',
+                IPAMKey: {},
+                AssignedTime: '2025-01-02T00:00:00Z',
+                UnassignedTime: ZERO,
+              },
+            },
+            IsPrefix: false,
+          },
+          '10.0.1.26/32': { Cidr: { IP: '10.0.1.26', Mask: '/////w==' }, IPAddresses: {}, IsPrefix: false },
         },
-      },
-    });
+      }),
+    );
     expect(result.scrubbed).toBe(true);
     expect(result.enis[0]).toMatchObject({ totalIps: 4, assignedIps: 3, subnetId: 'subnet-0123' });
   });

@@ -4,13 +4,14 @@
  * Every match used here loads on the Debian 12 kernels the tests run on (nfacct, which kube-proxy 1.29+ adds to
  * the INVALID drop, does not, so it is left out).
  */
+import { KUBE_PROXY_NAT_CHAINS, WELL_KNOWN_SVC } from '../../../samples/lib/eks-iptables.ts';
 import { createRandom } from '../random.ts';
 import type { NodeScenario } from '../scenarios.ts';
 import type { NodeStory } from './story.ts';
 
-const KUBE_DNS_UDP = 'KUBE-SVC-TCOU7JCQXEZGVUNU';
-const KUBE_DNS_TCP = 'KUBE-SVC-ERIFXISQEP7F7OF4';
-const KUBERNETES_HTTPS = 'KUBE-SVC-NPX46M4PTMTKRN6Y';
+const KUBE_DNS_UDP = `KUBE-SVC-${WELL_KNOWN_SVC['kube-system/kube-dns:dns/udp']}`;
+const KUBE_DNS_TCP = `KUBE-SVC-${WELL_KNOWN_SVC['kube-system/kube-dns:dns-tcp/tcp']}`;
+const KUBERNETES_HTTPS = `KUBE-SVC-${WELL_KNOWN_SVC['default/kubernetes:https/tcp']}`;
 
 export function iptablesRules(scenario: NodeScenario, story: NodeStory): string {
   const random = createRandom(`iptables/${scenario.name}`);
@@ -32,12 +33,7 @@ export function iptablesRules(scenario: NodeScenario, story: NodeStory): string 
   const natChains = [
     'AWS-CONNMARK-CHAIN-0',
     'AWS-SNAT-CHAIN-0',
-    'KUBE-KUBELET-CANARY',
-    'KUBE-MARK-MASQ',
-    'KUBE-NODEPORTS',
-    'KUBE-POSTROUTING',
-    'KUBE-PROXY-CANARY',
-    'KUBE-SERVICES',
+    ...KUBE_PROXY_NAT_CHAINS,
     KUBE_DNS_TCP,
     KUBERNETES_HTTPS,
     KUBE_DNS_UDP,

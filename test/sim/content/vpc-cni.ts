@@ -88,29 +88,6 @@ export function enisResponse(scenario: NodeScenario, story: NodeStory): Record<s
   };
 }
 
-export function networkutilsEnvResponse(): Record<string, unknown> {
-  return {
-    AWS_VPC_K8S_CNI_CONNMARK: 128,
-    AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: null,
-    AWS_VPC_K8S_CNI_EXTERNALSNAT: false,
-    AWS_EXTERNAL_SERVICE_CIDRS: null,
-    AWS_VPC_ENI_MTU: 9001,
-    AWS_VPC_K8S_CNI_VETHPREFIX: 'eni',
-    AWS_VPC_CNI_NODE_PORT_SUPPORT: true,
-    AWS_VPC_K8S_CNI_RANDOMIZESNAT: 2,
-  };
-}
-
-export function ipamdEnvResponse(scenario: NodeScenario): Record<string, unknown> {
-  return {
-    WARM_IP_TARGET: 0,
-    WARM_ENI_TARGET: scenario.ipam.warmEniTarget,
-    AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: false,
-    AWS_MANAGE_ENIS_NON_SCHEDULABLE: false,
-    ENABLE_SUBNET_DISCOVERY: true,
-  };
-}
-
 /** What ipamd answers on `/` and every unknown path. Go builds it from a map, so the order varies per start. */
 export const AVAILABLE_COMMANDS = {
   AvailableCommands: ['/v1/networkutils-env-settings', '/v1/ipamd-env-settings', '/v1/enis', '/v1/eni-configs'],
