@@ -9,6 +9,18 @@ import { architectureOf, hostnameOf, type NodeProfile, osPrettyName } from './no
 import type { Random } from './random.ts';
 import { HOUR, micros } from './time.ts';
 
+/** The kubelet flags both EKS AMIs' bootstrap sets on a managed node group's node, in command-line order. */
+function managedNodegroupFlags(node: NodeProfile): Record<string, string> {
+  return {
+    'hostname-override': hostnameOf(node),
+    'image-credential-provider-bin-dir': '/etc/eks/image-credential-provider',
+    'image-credential-provider-config': '/etc/eks/image-credential-provider/config.json',
+    kubeconfig: '/var/lib/kubelet/kubeconfig',
+    'node-ip': node.privateIp,
+    'node-labels': `eks.amazonaws.com/nodegroup-image=${node.amiId},eks.amazonaws.com/capacityType=ON_DEMAND,eks.amazonaws.com/nodegroup=${node.clusterName}-ng`,
+  };
+}
+
 export function al2023KubeletStart(
   node: NodeProfile,
   maxPods: number,
@@ -19,12 +31,7 @@ export function al2023KubeletStart(
       'cloud-provider': 'external',
       config: '/etc/kubernetes/kubelet/config.json',
       'config-dir': '/etc/kubernetes/kubelet/config.json.d',
-      'hostname-override': hostnameOf(node),
-      'image-credential-provider-bin-dir': '/etc/eks/image-credential-provider',
-      'image-credential-provider-config': '/etc/eks/image-credential-provider/config.json',
-      kubeconfig: '/var/lib/kubelet/kubeconfig',
-      'node-ip': node.privateIp,
-      'node-labels': `eks.amazonaws.com/nodegroup-image=${node.amiId},eks.amazonaws.com/capacityType=ON_DEMAND,eks.amazonaws.com/nodegroup=${node.clusterName}-ng`,
+      ...managedNodegroupFlags(node),
       'max-pods': String(maxPods),
     },
     deprecatedFlags: [],
@@ -40,12 +47,7 @@ export function al2KubeletStart(node: NodeProfile): Omit<KubeletStartOptions, 'a
       'cloud-provider': 'external',
       config: '/etc/kubernetes/kubelet/kubelet-config.json',
       'container-runtime-endpoint': 'unix:///run/containerd/containerd.sock',
-      'hostname-override': hostnameOf(node),
-      'image-credential-provider-bin-dir': '/etc/eks/image-credential-provider',
-      'image-credential-provider-config': '/etc/eks/image-credential-provider/config.json',
-      kubeconfig: '/var/lib/kubelet/kubeconfig',
-      'node-ip': node.privateIp,
-      'node-labels': `eks.amazonaws.com/nodegroup-image=${node.amiId},eks.amazonaws.com/capacityType=ON_DEMAND,eks.amazonaws.com/nodegroup=${node.clusterName}-ng`,
+      ...managedNodegroupFlags(node),
       'max-pods': '29',
       'pod-infra-container-image': `602401143452.dkr.ecr.${node.region}.amazonaws.com/eks/pause:3.5`,
     },
@@ -55,6 +57,16 @@ export function al2KubeletStart(node: NodeProfile): Omit<KubeletStartOptions, 'a
     cgroupVersion: 1,
   };
 }
+
+/** The software of an AL2023 node in an EKS 1.31 cluster with the add-on versions current in March 2025. */
+export const AL2023_EKS_131_SOFTWARE = {
+  kernel: '6.1.128-136.201.amzn2023.x86_64',
+  kubeletVersion: 'v1.31.5-eks-5d4a308',
+  containerdVersion: '1.7.25',
+  vpcCniVersion: 'v1.19.2-eksbuild.1',
+  kubeProxyVersion: 'v1.31.3-eksbuild.2',
+  corednsVersion: 'v1.11.4-eksbuild.2',
+} satisfies Partial<NodeProfile>;
 
 /** A node profile with the clock derived from the collection time and uptime. */
 export function nodeProfile(

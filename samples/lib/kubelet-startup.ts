@@ -306,21 +306,9 @@ export function kubeletStartup(sim: NodeSimulation, options: KubeletStartOptions
   step('I', 'kubelet_node_status.go:72', `"Attempting to register node" node=${quote(host)}`, [60_000, 200_000]);
   step('I', 'kubelet_node_status.go:75', `"Successfully registered node" node=${quote(host)}`, [150_000, 400_000]);
   step('I', 'kubelet_node_status.go:488', '"Fast updating node status as it just became ready"');
-  step(
-    'I',
-    'kubelet_node_status.go:679',
-    `"Recording event message for node" node=${quote(host)} event="NodeHasSufficientMemory"`,
-  );
-  step(
-    'I',
-    'kubelet_node_status.go:679',
-    `"Recording event message for node" node=${quote(host)} event="NodeHasNoDiskPressure"`,
-  );
-  step(
-    'I',
-    'kubelet_node_status.go:679',
-    `"Recording event message for node" node=${quote(host)} event="NodeHasSufficientPID"`,
-  );
+  for (const event of ['NodeHasSufficientMemory', 'NodeHasNoDiskPressure', 'NodeHasSufficientPID']) {
+    step('I', 'kubelet_node_status.go:679', `"Recording event message for node" node=${quote(host)} event="${event}"`);
+  }
   // Until aws-node installs 10-aws.conflist the runtime reports the pod network as not ready, every 5 s.
   for (let at = t + 2 * SECOND; at < options.cniReadyAt; at += 5 * SECOND + sim.random.int(-30_000, 30_000)) {
     sim.klog(

@@ -23,6 +23,16 @@ export class LegacyKubelet {
     );
   }
 
+  /** kubelet's `SyncLoop (PLEG)` line for one container (or the sandbox) of a pod starting or dying. */
+  plegEvent(at: Micros, pod: Pod, type: 'ContainerStarted' | 'ContainerDied', containerId: string): void {
+    this.line(
+      at,
+      'I',
+      'kubelet.go:1953',
+      `SyncLoop (PLEG): "${this.podKey(pod)}", event: &pleg.PodLifecycleEvent{ID:"${pod.uid}", Type:"${type}", Data:"${containerId}"}`,
+    );
+  }
+
   podKey(pod: Pod): string {
     return `${pod.spec.name}_${pod.spec.namespace}(${pod.uid})`;
   }
@@ -150,12 +160,7 @@ export class LegacyKubelet {
     if (withNetwork) this.sim.addPodNetwork(pod, t);
     t += random.int(300_000, 1_200_000);
     for (const id of [...pod.containerIds.values(), pod.sandboxId]) {
-      this.line(
-        t,
-        'I',
-        'kubelet.go:1953',
-        `SyncLoop (PLEG): "${this.podKey(pod)}", event: &pleg.PodLifecycleEvent{ID:"${pod.uid}", Type:"ContainerStarted", Data:"${id}"}`,
-      );
+      this.plegEvent(t, pod, 'ContainerStarted', id);
       t += random.int(20, 300);
     }
     pod.startedAt = t;
@@ -165,12 +170,7 @@ export class LegacyKubelet {
 
   complete(pod: Pod, at: Micros): void {
     for (const id of pod.containerIds.values()) {
-      this.line(
-        at,
-        'I',
-        'kubelet.go:1953',
-        `SyncLoop (PLEG): "${this.podKey(pod)}", event: &pleg.PodLifecycleEvent{ID:"${pod.uid}", Type:"ContainerDied", Data:"${id}"}`,
-      );
+      this.plegEvent(at, pod, 'ContainerDied', id);
     }
     const stop = at + this.sim.random.int(700_000, 1_300_000);
     if (pod.ip) this.sim.delPodNetwork(pod, stop);
@@ -180,12 +180,7 @@ export class LegacyKubelet {
       'docker_sandbox.go:394',
       `failed to read pod IP from plugin/docker: NetworkPlugin cni failed on the status hook for pod "${pod.spec.name}_${pod.spec.namespace}": CNI failed to retrieve network namespace path: cannot find network namespace for the terminated container "${pod.sandboxId}"`,
     );
-    this.line(
-      stop + 40_000,
-      'I',
-      'kubelet.go:1953',
-      `SyncLoop (PLEG): "${this.podKey(pod)}", event: &pleg.PodLifecycleEvent{ID:"${pod.uid}", Type:"ContainerDied", Data:"${pod.sandboxId}"}`,
-    );
+    this.plegEvent(stop + 40_000, pod, 'ContainerDied', pod.sandboxId);
     pod.stoppedAt = stop;
   }
 

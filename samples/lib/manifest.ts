@@ -11,10 +11,22 @@ import {
   MANIFEST_PATH,
   type ManifestItem,
 } from '../../contract/bundle.ts';
-import type { ScenarioDefinition } from '../scenarios/types.ts';
+import type { ManifestOverrides, ScenarioDefinition } from '../scenarios/types.ts';
 import { createRandom } from './random.ts';
 
 export const SAMPLE_TOOL_VERSION = '0.1.0';
+
+/** What our agent records as missing on a stock AL2023 node: journal-only logging, nft-only iptables. */
+export const AL2023_ABSENT_ITEMS: NonNullable<ManifestOverrides['items']> = [
+  {
+    id: 'system-messages',
+    status: 'skipped',
+    reason: 'not present: /var/log/messages (AL2023 logs to the journal only)',
+  },
+  { id: 'system-syslog', status: 'skipped', reason: 'not present: /var/log/syslog' },
+  { id: 'iptables-legacy-save', status: 'skipped', reason: 'not installed' },
+  { id: 'nftables-ruleset', status: 'skipped', reason: 'not installed' },
+];
 
 /** Where each item comes from on the node, as the agent records it. */
 export const ITEM_SOURCES: Partial<Record<ItemId, string>> = {

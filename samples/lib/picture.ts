@@ -53,6 +53,19 @@ export interface NodePicture {
   collector: 'eks-node-diag' | 'eks-log-collector';
 }
 
+/**
+ * cpu.stat of a cgroup without a CFS quota: its average share of one CPU over `runningSeconds`, never throttled.
+ */
+export function unthrottledCpuStat(runningSeconds: number, cpuShare: number, userShare: number): CfsStats {
+  return {
+    usageUsec: Math.round(runningSeconds * 1_000_000 * cpuShare),
+    userShare,
+    periods: 0,
+    throttled: 0,
+    throttledUsec: 0,
+  };
+}
+
 /** PIDs handed out over time: fast during boot, then at the steady fork rate that ends at `lastPid`. */
 export function pidClock(node: NodeProfile, lastPid: number): (at: Micros) => number {
   const bootSpan = 90 * SECOND;

@@ -159,31 +159,19 @@ function nodeadmJournal(node: NodeProfile, phase: 'config' | 'run'): string {
   const start = node.bootAt + (phase === 'config' ? 3 : 9) * SECOND;
   const unit = `nodeadm-${phase}.service`;
   journal.add(start, 'systemd', 1, `Starting ${unit} - EKS Nodeadm ${phase === 'config' ? 'Config' : 'Run'}...`);
+  // Both phases load and validate the configuration before they do their own part.
+  const loading = [
+    'Checking user is root..',
+    'Loading configuration..',
+    'Loaded configuration',
+    'Enriching configuration..',
+    'Validating configuration..',
+    'Creating daemon manager..',
+  ];
   const messages =
     phase === 'config'
-      ? [
-          'Checking user is root..',
-          'Loading configuration..',
-          'Loaded configuration',
-          'Enriching configuration..',
-          'Validating configuration..',
-          'Creating daemon manager..',
-          'Configuring daemons...',
-          'Configuring daemon...',
-          'Configured daemon',
-          'done!',
-        ]
-      : [
-          'Checking user is root..',
-          'Loading configuration..',
-          'Loaded configuration',
-          'Enriching configuration..',
-          'Validating configuration..',
-          'Creating daemon manager..',
-          'Ensuring daemon is running..',
-          'Daemon is running',
-          'done!',
-        ];
+      ? [...loading, 'Configuring daemons...', 'Configuring daemon...', 'Configured daemon', 'done!']
+      : [...loading, 'Ensuring daemon is running..', 'Daemon is running', 'done!'];
   messages.forEach((msg, index) => {
     const at = start + 120_000 + index * 90_000;
     journal.add(

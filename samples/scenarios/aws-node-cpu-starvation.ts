@@ -5,8 +5,16 @@
  * down, and an application's readiness probe times out too. Midway the team updates the VPC CNI add-on
  * (v1.18.6 → v1.19.2), which changes the probe address from `:50051` to `127.0.0.1:50051` but not the outcome.
  */
-import { al2023KubeletStart, clusterServices, nodeIdentity, nodeProfile, vpcAddress } from '../lib/cluster.ts';
-import type { NodePicture } from '../lib/picture.ts';
+import {
+  AL2023_EKS_131_SOFTWARE,
+  al2023KubeletStart,
+  clusterServices,
+  nodeIdentity,
+  nodeProfile,
+  vpcAddress,
+} from '../lib/cluster.ts';
+import { AL2023_ABSENT_ITEMS } from '../lib/manifest.ts';
+import { type NodePicture, unthrottledCpuStat } from '../lib/picture.ts';
 import { renderOurLayout } from '../lib/render-ours.ts';
 import { NodeSimulation, type Pod, type ProbeType } from '../lib/simulation.ts';
 import { HOUR, isoMillis, MINUTE, type Micros, SECOND } from '../lib/time.ts';
@@ -45,12 +53,8 @@ const node = nodeProfile(
     serviceCidr: '172.20.0.0/16',
     clusterDnsIp: '172.20.0.10',
     apiServerEndpoint: 'https://4C1E7A9B3D5F08264A1C3E5F7B9D0A2C.gr7.us-west-2.eks.amazonaws.com',
-    kernel: '6.1.128-136.201.amzn2023.x86_64',
-    kubeletVersion: 'v1.31.5-eks-5d4a308',
-    containerdVersion: '1.7.25',
+    ...AL2023_EKS_131_SOFTWARE,
     vpcCniVersion: NEW_CNI,
-    kubeProxyVersion: 'v1.31.3-eksbuild.2',
-    corednsVersion: 'v1.11.4-eksbuild.2',
     maxEnis: 3,
     ipsPerEni: 10,
     kubeletPid: 2633,
@@ -373,13 +377,7 @@ function render(): Record<string, string> {
       systemThrottle(booted.kubeProxy, 'kube-proxy', 0.33, (node.collectedAt - booted.kubeProxy.startedAt) / SECOND),
       systemThrottle(booted.ebsCsi, 'ebs-plugin', 0.12, (node.collectedAt - booted.ebsCsi.startedAt) / SECOND),
     ],
-    kubepodsCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.93),
-      userShare: 0.79,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
+    kubepodsCpuStat: unthrottledCpuStat(uptimeSeconds, 0.93, 0.79),
     awsNodeCpuStat,
     processLoad: {
       python3: { now: 31.2, average: 0.31 },
@@ -425,14 +423,7 @@ export const awsNodeCpuStarvation = defineScenario(
           exitCode: null,
           durationMs: 10_004,
         },
-        { id: 'nftables-ruleset', status: 'skipped', reason: 'not installed' },
-        { id: 'iptables-legacy-save', status: 'skipped', reason: 'not installed' },
-        {
-          id: 'system-messages',
-          status: 'skipped',
-          reason: 'not present: /var/log/messages (AL2023 logs to the journal only)',
-        },
-        { id: 'system-syslog', status: 'skipped', reason: 'not present: /var/log/syslog' },
+        ...AL2023_ABSENT_ITEMS,
       ],
     },
     expected: { 'kubelet-probe-failures': 'fail', 'cpu-starvation': 'fail', 'forward-policy-drop': 'pass' },

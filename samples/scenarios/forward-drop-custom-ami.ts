@@ -4,8 +4,16 @@
  * Pod traffic forwarded between the pods' veths and the ENIs falls through to the DROP policy (2417 packets so far,
  * mostly SYNs and DNS queries); kubelet's own probes run from the host and keep passing, load is low.
  */
-import { al2023KubeletStart, clusterServices, nodeIdentity, nodeProfile, vpcAddress } from '../lib/cluster.ts';
-import type { NodePicture } from '../lib/picture.ts';
+import {
+  AL2023_EKS_131_SOFTWARE,
+  al2023KubeletStart,
+  clusterServices,
+  nodeIdentity,
+  nodeProfile,
+  vpcAddress,
+} from '../lib/cluster.ts';
+import { AL2023_ABSENT_ITEMS } from '../lib/manifest.ts';
+import { type NodePicture, unthrottledCpuStat } from '../lib/picture.ts';
 import { renderOurLayout } from '../lib/render-ours.ts';
 import { NodeSimulation } from '../lib/simulation.ts';
 import { MINUTE, SECOND } from '../lib/time.ts';
@@ -33,12 +41,7 @@ const node = nodeProfile(
     serviceCidr: '172.20.0.0/16',
     clusterDnsIp: '172.20.0.10',
     apiServerEndpoint: 'https://7D2B9F4E6A8C1E3B5D7F9A2C4E6B8D0F.yl4.eu-west-1.eks.amazonaws.com',
-    kernel: '6.1.128-136.201.amzn2023.x86_64',
-    kubeletVersion: 'v1.31.5-eks-5d4a308',
-    containerdVersion: '1.7.25',
-    vpcCniVersion: 'v1.19.2-eksbuild.1',
-    kubeProxyVersion: 'v1.31.3-eksbuild.2',
-    corednsVersion: 'v1.11.4-eksbuild.2',
+    ...AL2023_EKS_131_SOFTWARE,
     maxEnis: 4,
     ipsPerEni: 15,
     kubeletPid: 2891,
@@ -168,20 +171,8 @@ function render(): Record<string, string> {
     },
     memory: { anonKb: 7_411_352, cachedKb: 3_960_118, freeKb: 4_108_876, slabKb: 402_557 },
     throttled: [],
-    kubepodsCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.31),
-      userShare: 0.81,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
-    awsNodeCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.0058),
-      userShare: 0.6,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
+    kubepodsCpuStat: unthrottledCpuStat(uptimeSeconds, 0.31, 0.81),
+    awsNodeCpuStat: unthrottledCpuStat(uptimeSeconds, 0.0058, 0.6),
     processLoad: {
       java: { now: 6.2, average: 0.052 },
       kubelet: { now: 0, average: 0.023 },
@@ -212,18 +203,7 @@ export const forwardDropCustomAmi = defineScenario(
     layout: 'eks-node-diag',
     createdAt: CREATED_AT,
     node: nodeIdentity(node),
-    manifestOverrides: {
-      items: [
-        {
-          id: 'system-messages',
-          status: 'skipped',
-          reason: 'not present: /var/log/messages (AL2023 logs to the journal only)',
-        },
-        { id: 'system-syslog', status: 'skipped', reason: 'not present: /var/log/syslog' },
-        { id: 'iptables-legacy-save', status: 'skipped', reason: 'not installed' },
-        { id: 'nftables-ruleset', status: 'skipped', reason: 'not installed' },
-      ],
-    },
+    manifestOverrides: { items: AL2023_ABSENT_ITEMS },
     expected: { 'kubelet-probe-failures': 'pass', 'cpu-starvation': 'pass', 'forward-policy-drop': 'fail' },
   },
   render,

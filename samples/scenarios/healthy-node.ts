@@ -2,8 +2,16 @@
  * A healthy AL2023 worker: FORWARD ACCEPT (the EKS unit's ExecStartPre), low load, readiness probes that pass,
  * and nine hours of ordinary kubelet traffic from two CronJobs and a few Deployments.
  */
-import { al2023KubeletStart, clusterServices, nodeIdentity, nodeProfile, vpcAddress } from '../lib/cluster.ts';
-import type { NodePicture } from '../lib/picture.ts';
+import {
+  AL2023_EKS_131_SOFTWARE,
+  al2023KubeletStart,
+  clusterServices,
+  nodeIdentity,
+  nodeProfile,
+  vpcAddress,
+} from '../lib/cluster.ts';
+import { AL2023_ABSENT_ITEMS } from '../lib/manifest.ts';
+import { type NodePicture, unthrottledCpuStat } from '../lib/picture.ts';
 import { renderOurLayout } from '../lib/render-ours.ts';
 import { NodeSimulation } from '../lib/simulation.ts';
 import { MINUTE, SECOND } from '../lib/time.ts';
@@ -39,12 +47,7 @@ const node = nodeProfile(
     serviceCidr: '172.20.0.0/16',
     clusterDnsIp: '172.20.0.10',
     apiServerEndpoint: 'https://9F3A5B7C1D2E4F60718293A4B5C6D7E8.gr7.us-west-2.eks.amazonaws.com',
-    kernel: '6.1.128-136.201.amzn2023.x86_64',
-    kubeletVersion: 'v1.31.5-eks-5d4a308',
-    containerdVersion: '1.7.25',
-    vpcCniVersion: 'v1.19.2-eksbuild.1',
-    kubeProxyVersion: 'v1.31.3-eksbuild.2',
-    corednsVersion: 'v1.11.4-eksbuild.2',
+    ...AL2023_EKS_131_SOFTWARE,
     maxEnis: 4,
     ipsPerEni: 15,
     kubeletPid: 2714,
@@ -195,20 +198,8 @@ function render(): Record<string, string> {
     },
     memory: { anonKb: 3_214_880, cachedKb: 5_301_112, freeKb: 6_912_404, slabKb: 388_100 },
     throttled: [],
-    kubepodsCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.19),
-      userShare: 0.74,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
-    awsNodeCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.0061),
-      userShare: 0.62,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
+    kubepodsCpuStat: unthrottledCpuStat(uptimeSeconds, 0.19, 0.74),
+    awsNodeCpuStat: unthrottledCpuStat(uptimeSeconds, 0.0061, 0.62),
     processLoad: {
       kubelet: { now: 6.2, average: 0.021 },
       containerd: { now: 0, average: 0.006 },
@@ -242,18 +233,7 @@ export const healthyNode = defineScenario(
     layout: 'eks-node-diag',
     createdAt: CREATED_AT,
     node: nodeIdentity(node),
-    manifestOverrides: {
-      items: [
-        {
-          id: 'system-messages',
-          status: 'skipped',
-          reason: 'not present: /var/log/messages (AL2023 logs to the journal only)',
-        },
-        { id: 'system-syslog', status: 'skipped', reason: 'not present: /var/log/syslog' },
-        { id: 'iptables-legacy-save', status: 'skipped', reason: 'not installed' },
-        { id: 'nftables-ruleset', status: 'skipped', reason: 'not installed' },
-      ],
-    },
+    manifestOverrides: { items: AL2023_ABSENT_ITEMS },
     expected: { 'kubelet-probe-failures': 'pass', 'cpu-starvation': 'pass', 'forward-policy-drop': 'pass' },
   },
   render,

@@ -7,7 +7,7 @@
 import type { NodeIdentity } from '../../contract/bundle.ts';
 import { al2KubeletStart, clusterServices, nodeIdentity, nodeProfile, vpcAddress } from '../lib/cluster.ts';
 import { awsNodeContainerLog } from '../lib/node-extras.ts';
-import type { NodePicture } from '../lib/picture.ts';
+import { type NodePicture, unthrottledCpuStat } from '../lib/picture.ts';
 import { renderStockLayout, STOCK_DIRECTORIES } from '../lib/render-stock.ts';
 import { NodeSimulation } from '../lib/simulation.ts';
 import { MINUTE, SECOND } from '../lib/time.ts';
@@ -197,20 +197,8 @@ function render(): Record<string, string> {
     },
     memory: { anonKb: 2_514_880, cachedKb: 3_101_240, freeKb: 1_984_316, slabKb: 241_902 },
     throttled: [],
-    kubepodsCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.11),
-      userShare: 0.73,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
-    awsNodeCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.004),
-      userShare: 0.6,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
+    kubepodsCpuStat: unthrottledCpuStat(uptimeSeconds, 0.11, 0.73),
+    awsNodeCpuStat: unthrottledCpuStat(uptimeSeconds, 0.004, 0.6),
     processLoad: {
       kubelet: { now: 6.2, average: 0.019 },
       containerd: { now: 0, average: 0.006 },

@@ -6,7 +6,7 @@
  * cpu_throttling.txt that says "No CPU Throttling Found" is no evidence that the CPU is fine.
  */
 import { al2023KubeletStart, clusterServices, nodeIdentity, nodeProfile, vpcAddress } from '../lib/cluster.ts';
-import type { NodePicture } from '../lib/picture.ts';
+import { type NodePicture, unthrottledCpuStat } from '../lib/picture.ts';
 import { renderStockLayout, STOCK_DIRECTORIES } from '../lib/render-stock.ts';
 import { NodeSimulation } from '../lib/simulation.ts';
 import { MINUTE, SECOND } from '../lib/time.ts';
@@ -144,20 +144,8 @@ function render(): Record<string, string> {
     },
     memory: { anonKb: 1_201_338, cachedKb: 1_460_774, freeKb: 980_112, slabKb: 160_221 },
     throttled: [],
-    kubepodsCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.07),
-      userShare: 0.7,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
-    awsNodeCpuStat: {
-      usageUsec: Math.round(uptimeSeconds * 1_000_000 * 0.004),
-      userShare: 0.6,
-      periods: 0,
-      throttled: 0,
-      throttledUsec: 0,
-    },
+    kubepodsCpuStat: unthrottledCpuStat(uptimeSeconds, 0.07, 0.7),
+    awsNodeCpuStat: unthrottledCpuStat(uptimeSeconds, 0.004, 0.6),
     processLoad: {
       kubelet: { now: 0, average: 0.017 },
       containerd: { now: 0, average: 0.005 },
