@@ -1,14 +1,15 @@
 /**
  * Items the agent computes rather than copies: the iptables backend in use, conntrack fill, the CFS-throttled
  * cgroups with their processes (the stock collector's format, with exact pid matching), aws-node's own cgroup
- * stats, aws-node's container spec from the runtime, and NIC statistics per interface. Each is a SourceRun like any
- * other, so budgets, redaction and the manifest treat them the same.
+ * stats, aws-node's container spec from the runtime, NIC statistics per interface, and the node's own pods from the API
+ * server (kube-pods.ts). Each is a SourceRun like any other, so budgets, redaction and the manifest treat them the same.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { runCommand } from '../sources/command.ts';
 import { resolveUnderRoot } from '../sources/file.ts';
 import type { SourceContext, SourceOutcome, SourceRun } from '../sources/types.ts';
+import { kubeletPods } from './kube-pods.ts';
 
 type Producer = (ctx: SourceContext) => Promise<{ text: string; outcome: SourceOutcome }>;
 
@@ -196,6 +197,7 @@ const producers: Record<string, Producer> = {
   'aws-node-cpu-stat': awsNodeCpuStat,
   'aws-node-container-info': awsNodeContainerInfo,
   'ethtool-stats': ethtoolStats,
+  'kubelet-pods': kubeletPods,
 };
 
 export function runDerived(name: string, ctx: SourceContext): SourceRun {

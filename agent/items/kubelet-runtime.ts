@@ -1,5 +1,5 @@
 /** Kubelet and container runtime: journals, units, configs, the runtime's view of containers. */
-import { command, file, glob, journal, KiB, MiB } from './define.ts';
+import { command, derived, file, glob, journal, KiB, MiB } from './define.ts';
 
 export const kubeletRuntimeItems = [
   journal('kubelet-log', 'kubelet', 'Probe failures, CNI readiness, pod sync errors, the kubelet version line.', {
@@ -41,6 +41,12 @@ export const kubeletRuntimeItems = [
     tail: false,
     redact: ['kubeconfig'],
   }),
+  derived(
+    'kubelet-pods',
+    'kubelet-pods',
+    "The node's own pods from the API server with the kubelet's kubeconfig: aws-node's resources, probes and env.",
+    { priority: 2, timeoutMs: 20_000, maxBytes: 16 * MiB },
+  ),
   journal(
     'containerd-log',
     'containerd',
