@@ -137,28 +137,44 @@ const cpuThrottling: Producer = async (ctx) => {
 };
 
 /** aws-node's process (aws-k8s-agent) → its cgroup → cpu.stat. */
-const awsNodeCpuStat: Producer = async (ctx) => {
+/**
+ * The pid of the first process under the root whose `comm` is `name` (found: undefined when none runs), or why /proc
+ * could not be read.
+ */
+export async function findProcess(
+  ctx: SourceContext,
+  name: string,
+): Promise<{ pid?: string } | { problem: 'no /proc under the node root' | 'cannot list /proc' }> {
   const proc = await resolveUnderRoot(ctx.root, '/proc');
-  if (!('path' in proc)) return { text: '', outcome: { status: 'skipped', reason: 'no /proc under the node root' } };
-  let pids: string[] = [];
+  if (!('path' in proc)) return { problem: 'no /proc under the node root' };
+  let pids: string[];
   try {
-    pids = (await readdir(proc.path)).filter((name) => /^\d+$/.test(name));
+    pids = (await readdir(proc.path)).filter((entry) => /^\d+$/.test(entry));
   } catch {
-    return { text: '', outcome: { status: 'error', reason: 'cannot list /proc' } };
+    return { problem: 'cannot list /proc' };
   }
   for (const pid of pids) {
-    const comm = await readSmallNodeFile(ctx, `/proc/${pid}/comm`, 256);
-    if (comm?.trim() !== 'aws-k8s-agent') continue;
-    const cgroup = (await readSmallNodeFile(ctx, `/proc/${pid}/cgroup`, 64 * 1024)) ?? '';
-    // cgroup v2: a single `0::/path` line.
-    const path = /^0::(\/.*)$/m.exec(cgroup)?.[1];
-    if (!path)
-      return { text: '', outcome: { status: 'skipped', reason: 'aws-k8s-agent is not in a cgroup v2 hierarchy' } };
-    const stat = await readSmallNodeFile(ctx, `/sys/fs/cgroup${path}/cpu.stat`, 64 * 1024);
-    if (!stat) return { text: '', outcome: { status: 'error', reason: `no cpu.stat for ${path}` } };
-    return { text: stat, outcome: { status: 'ok' } };
+    if ((await readSmallNodeFile(ctx, `/proc/${pid}/comm`, 256))?.trim() === name) return { pid };
   }
-  return { text: '', outcome: { status: 'skipped', reason: 'aws-k8s-agent (aws-node) is not running' } };
+  return {};
+}
+
+const awsNodeCpuStat: Producer = async (ctx) => {
+  const found = await findProcess(ctx, 'aws-k8s-agent');
+  if ('problem' in found) {
+    const status = found.problem === 'cannot list /proc' ? 'error' : 'skipped';
+    return { text: '', outcome: { status, reason: found.problem } };
+  }
+  if (!found.pid)
+    return { text: '', outcome: { status: 'skipped', reason: 'aws-k8s-agent (aws-node) is not running' } };
+  const cgroup = (await readSmallNodeFile(ctx, `/proc/${found.pid}/cgroup`, 64 * 1024)) ?? '';
+  // cgroup v2: a single `0::/path` line.
+  const path = /^0::(\/.*)$/m.exec(cgroup)?.[1];
+  if (!path)
+    return { text: '', outcome: { status: 'skipped', reason: 'aws-k8s-agent is not in a cgroup v2 hierarchy' } };
+  const stat = await readSmallNodeFile(ctx, `/sys/fs/cgroup${path}/cpu.stat`, 64 * 1024);
+  if (!stat) return { text: '', outcome: { status: 'error', reason: `no cpu.stat for ${path}` } };
+  return { text: stat, outcome: { status: 'ok' } };
 };
 
 /** The aws-node container's spec (env, image, mounts) from containerd, as the stock collector's `ctr container info`. */

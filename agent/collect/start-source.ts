@@ -12,7 +12,7 @@ import { httpGet } from '../sources/http.ts';
 import type { ImdsClient } from '../sources/imds.ts';
 import { readJournal } from '../sources/journal.ts';
 import type { SourceContext, SourceRun } from '../sources/types.ts';
-import { readSmallNodeFile, runDerived } from './derived.ts';
+import { findProcess, readSmallNodeFile, runDerived } from './derived.ts';
 import { describeSource, type SourceStarter } from './run-items.ts';
 
 const DEFAULT_INTROSPECTION = 'http://127.0.0.1:61679';
@@ -28,29 +28,17 @@ export interface IpamdEndpoints {
 /** ipamd's settings from its own process environment (the aws-k8s-agent process), when it runs. */
 export async function findIpamdEndpoints(ctx: SourceContext): Promise<IpamdEndpoints> {
   const endpoints: IpamdEndpoints = { introspection: DEFAULT_INTROSPECTION, metrics: DEFAULT_METRICS };
-  const { readdir } = await import('node:fs/promises');
-  const { resolveUnderRoot } = await import('../sources/file.ts');
-  const proc = await resolveUnderRoot(ctx.root, '/proc');
-  if (!('path' in proc)) return endpoints;
-  let pids: string[] = [];
-  try {
-    pids = (await readdir(proc.path)).filter((name) => /^\d+$/.test(name));
-  } catch {
-    return endpoints;
-  }
-  for (const pid of pids) {
-    if ((await readSmallNodeFile(ctx, `/proc/${pid}/comm`, 256))?.trim() !== 'aws-k8s-agent') continue;
-    const environ = (await readSmallNodeFile(ctx, `/proc/${pid}/environ`, 256 * 1024)) ?? '';
-    const env = new Map(
-      environ.split('\0').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-    );
-    const bind = env.get('INTROSPECTION_BIND_ADDRESS');
-    if (bind) endpoints.introspection = bind.startsWith('unix:') ? bind : `http://${bind}`;
-    if (env.get('DISABLE_INTROSPECTION') === 'true')
-      endpoints.introspectionDisabled = 'DISABLE_INTROSPECTION=true on aws-node';
-    if (env.get('DISABLE_METRICS') === 'true') endpoints.metricsDisabled = 'DISABLE_METRICS=true on aws-node';
-    break;
-  }
+  const found = await findProcess(ctx, 'aws-k8s-agent');
+  if ('problem' in found || !found.pid) return endpoints;
+  const environ = (await readSmallNodeFile(ctx, `/proc/${found.pid}/environ`, 256 * 1024)) ?? '';
+  const env = new Map(
+    environ.split('\0').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+  const bind = env.get('INTROSPECTION_BIND_ADDRESS');
+  if (bind) endpoints.introspection = bind.startsWith('unix:') ? bind : `http://${bind}`;
+  if (env.get('DISABLE_INTROSPECTION') === 'true')
+    endpoints.introspectionDisabled = 'DISABLE_INTROSPECTION=true on aws-node';
+  if (env.get('DISABLE_METRICS') === 'true') endpoints.metricsDisabled = 'DISABLE_METRICS=true on aws-node';
   return endpoints;
 }
 
